@@ -1,0 +1,71 @@
+"""Gridroom's headless subcommands (``gridroom demo``, ``stats``, ``export`` …).
+
+Each subcommand is a module here with ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``. None of them imports Qt, so they run on a server or in CI as they do on a
+desktop. ``desktop.cli`` hands any argv that names a subcommand to :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ..store.errors import StoreError
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS = (
+    "demo",
+    "stats",
+    "export",
+    "import_",
+    "login",
+    "sync",
+    "doctor",
+)
+
+
+def _modules() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue  # not built in this version
+            raise
+        found[module.NAME] = module
+    return found
+
+
+def names() -> set[str]:
+    return set(_modules())
+
+
+def build_parser(prog: str = "gridroom") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="网格通·指挥室 Gridroom")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in _modules().items():
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except StoreError as exc:
+        # Known, environmental problems: plain words, no traceback, nothing half-done.
+        print(f"gridroom {args.command}: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print(f"gridroom {args.command}: interrupted", file=sys.stderr)
+        return 130

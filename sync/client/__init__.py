@@ -1,0 +1,1 @@
+"""Replication with the county platform: transport, push/pull, attachments, USB bundles."""

@@ -1,0 +1,1 @@
+"""The reference county platform: HTTP API, its storage, admin commands."""

@@ -1,0 +1,318 @@
+"""The store's schema as named, transactional migrations.
+
+Each migration runs once, inside the same transaction that records its name, so a crash leaves
+the database at the previous step, never half-way. ``PRAGMA user_version`` holds the number of
+migrations applied; a database with more than this build knows comes from a newer Gridroom and is
+refused untouched.
+
+Change capture: triggers put every local write to a synced table into ``outbox`` inside the
+writing transaction. ``table.transform()`` drops triggers, so :func:`verify_triggers` checks them
+after every migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import NewerSchema
+
+Conn = object  # a DB-API connection (sqlcipher3); kept loose to avoid importing the driver here
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sql: str
+    after: Callable[[object], None] | None = None
+
+
+_INITIAL = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE divisions (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    parent_code TEXT,
+    level TEXT NOT NULL CHECK (level IN ('city', 'county', 'township', 'village'))
+) WITHOUT ROWID;
+CREATE INDEX divisions_parent ON divisions(parent_code);
+
+CREATE TABLE grids (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    village_code TEXT NOT NULL REFERENCES divisions(code),
+    kind TEXT NOT NULL CHECK (kind IN ('urban', 'rural', 'dedicated')),
+    households INTEGER NOT NULL DEFAULT 0,
+    population INTEGER NOT NULL DEFAULT 0,
+    dedicated_to TEXT,
+    synthetic INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX grids_village ON grids(village_code);
+
+CREATE TABLE departments (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE staff (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    phone TEXT NOT NULL DEFAULT '',
+    grid_code TEXT REFERENCES grids(code),
+    department_code TEXT REFERENCES departments(code),
+    synthetic INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX staff_grid ON staff(grid_code);
+
+-- The accounts that act in the closed loop on this device (the county's, cached).
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    department_code TEXT,
+    grid_codes TEXT NOT NULL DEFAULT '[]',
+    staff_id TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE categories (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    parent TEXT,
+    accept_hours INTEGER NOT NULL,
+    handle_days INTEGER,
+    handle_hours INTEGER,
+    urgent_accept_hours INTEGER NOT NULL,
+    urgent_handle_days INTEGER,
+    urgent_handle_hours INTEGER
+) WITHOUT ROWID;
+
+-- Cases: the projection of each timeline, recomputed on every write (never edited directly).
+CREATE TABLE cases (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    case_no TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    category TEXT NOT NULL,
+    major TEXT NOT NULL,
+    grid_code TEXT,
+    village_code TEXT,
+    township_code TEXT,
+    address TEXT NOT NULL DEFAULT '',
+    source TEXT,
+    urgency TEXT NOT NULL DEFAULT 'normal',
+    reporter_name TEXT,
+    reporter_phone TEXT,
+    reporter_id TEXT,
+    status TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    lead TEXT,
+    reported_at INTEGER NOT NULL,
+    accepted_at INTEGER,
+    closed_at INTEGER,
+    due_at INTEGER,
+    warn_at INTEGER,
+    handle_due INTEGER,
+    on_time INTEGER,
+    self_handled INTEGER NOT NULL DEFAULT 0,
+    urges INTEGER NOT NULL DEFAULT 0,
+    satisfaction TEXT,
+    conflicts INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX cases_no ON cases(case_no);
+CREATE INDEX cases_reported ON cases(reported_at);
+CREATE INDEX cases_status ON cases(status, reported_at);
+CREATE INDEX cases_village ON cases(village_code, reported_at);
+CREATE INDEX cases_grid ON cases(grid_code, reported_at);
+CREATE INDEX cases_category ON cases(major, category);
+CREATE INDEX cases_due ON cases(due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX cases_conflicts ON cases(conflicts) WHERE conflicts > 0;
+
+-- Who holds each case now (lead and assisting units of the current dispatch).
+CREATE TABLE case_tasks (
+    case_rowid INTEGER NOT NULL REFERENCES cases(rowid) ON DELETE CASCADE,
+    assignee TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    lead INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (case_rowid, assignee)
+) WITHOUT ROWID;
+CREATE INDEX case_tasks_assignee ON case_tasks(assignee, state);
+
+-- The timeline (流转记录): append-only, merged as a set across devices.
+CREATE TABLE case_events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    case_rowid INTEGER NOT NULL REFERENCES cases(rowid) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    hlc TEXT NOT NULL,
+    local INTEGER NOT NULL DEFAULT 1,
+    payload TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX case_events_case ON case_events(case_rowid);
+
+CREATE TABLE attachments (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    entry_id TEXT,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    mime TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    local INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+CREATE INDEX attachments_case ON attachments(case_id);
+
+CREATE TABLE visits (
+    id TEXT PRIMARY KEY,
+    grid_code TEXT NOT NULL REFERENCES grids(code),
+    staff_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('visit', 'patrol')),
+    at INTEGER NOT NULL,
+    household TEXT NOT NULL DEFAULT '',
+    content TEXT NOT NULL,
+    local INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+CREATE INDEX visits_grid ON visits(grid_code, at);
+
+-- Rows imported from spreadsheets: re-importing a file creates no duplicates.
+CREATE TABLE imported_rows (
+    row_key TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Change capture for sync: filled by triggers in the writing transaction.
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsec') * 1000 AS INTEGER))
+);
+
+CREATE VIRTUAL TABLE case_search USING fts5(
+    body, content='', contentless_delete=1, detail=none, tokenize='unicode61'
+);
+"""
+
+#: The synced tables and the outbox triggers that capture their local writes.
+TRIGGERS = {
+    "outbox_case_events": """
+        CREATE TRIGGER outbox_case_events AFTER INSERT ON case_events
+        WHEN NEW.local = 1
+        BEGIN
+            INSERT INTO outbox (entity, entity_id) VALUES ('case_event', NEW.id);
+        END""",
+    "outbox_attachments": """
+        CREATE TRIGGER outbox_attachments AFTER INSERT ON attachments
+        WHEN NEW.local = 1
+        BEGIN
+            INSERT INTO outbox (entity, entity_id) VALUES ('attachment', NEW.id);
+        END""",
+    "outbox_visits_insert": """
+        CREATE TRIGGER outbox_visits_insert AFTER INSERT ON visits
+        WHEN NEW.local = 1
+        BEGIN
+            INSERT INTO outbox (entity, entity_id) VALUES ('visit', NEW.id);
+        END""",
+    "outbox_visits_update": """
+        CREATE TRIGGER outbox_visits_update AFTER UPDATE ON visits
+        WHEN NEW.local = 1
+        BEGIN
+            INSERT INTO outbox (entity, entity_id) VALUES ('visit', NEW.id);
+        END""",
+}
+
+
+def _create_triggers(conn: object) -> None:
+    for sql in TRIGGERS.values():
+        conn.execute(sql)  # type: ignore[attr-defined]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration("0001_initial", _INITIAL, after=_create_triggers),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: object) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])  # type: ignore[attr-defined]
+
+
+def check_version(conn: object, path: str | None) -> int:
+    """The database's schema version; refuse one from a newer Gridroom."""
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise NewerSchema(
+            f"This database was written by a newer Gridroom (schema {version}, this version "
+            f"knows {SCHEMA_VERSION}). Update Gridroom; the file was not changed.",
+            path=path,
+        )
+    return version
+
+
+def migrate(conn: object, path: str | None = None) -> list[str]:
+    """Apply pending migrations, each in its own transaction. Returns the names applied."""
+    applied = []
+    version = check_version(conn, path)
+    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.execute("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        try:
+            # executescript would commit; run statement by statement inside our transaction.
+            for statement in _statements(migration.sql):
+                conn.execute(statement)  # type: ignore[attr-defined]
+            if migration.after is not None:
+                migration.after(conn)
+            conn.execute(f"PRAGMA user_version = {number}")  # type: ignore[attr-defined]
+            conn.execute("COMMIT")  # type: ignore[attr-defined]
+        except BaseException:
+            conn.execute("ROLLBACK")  # type: ignore[attr-defined]
+            raise
+        applied.append(migration.name)
+    if applied:
+        verify_triggers(conn)
+    return applied
+
+
+def verify_triggers(conn: object) -> None:
+    """Raise if a change-capture trigger is missing (e.g. dropped by a table transform)."""
+    present = {
+        r[0]
+        for r in conn.execute(  # type: ignore[attr-defined]
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        )
+    }
+    missing = set(TRIGGERS) - present
+    if missing:
+        raise RuntimeError(f"change-capture triggers missing: {sorted(missing)}")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a schema script into statements (no semicolons inside our literals)."""
+    out, buf = [], []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("--") or not stripped:
+            continue
+        buf.append(line)
+        if stripped.endswith(";"):
+            out.append("\n".join(buf))
+            buf = []
+    if buf:
+        out.append("\n".join(buf))
+    return out
