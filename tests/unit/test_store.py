@@ -55,8 +55,9 @@ store = Store.open(sys.argv[1])
 rng = random.Random(int(sys.argv[2]))
 print("ready", flush=True)
 while True:
-    s = store.report(op, {"title": "漏水纠纷" + str(rng.random()), "category": "0101",
-                          "grid_id": "330825002222001", "description": "楼上漏水" * rng.randint(1, 50)})
+    fields = {"title": "漏水纠纷" + str(rng.random()), "category": "0101",
+              "grid_id": "330825002222001", "description": "楼上漏水" * rng.randint(1, 50)}
+    s = store.report(op, fields)
     store.accept(s.case_id, op)
     store.dispatch(s.case_id, op, ("department", "police"))
     store.feedback(s.case_id, pol, "police", "已调解")

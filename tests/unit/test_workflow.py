@@ -153,10 +153,10 @@ def invariants(state: CaseState, previous: CaseState | None, last: Action) -> No
     if state.status == Status.HANDLING:
         assert any(t.state == TaskState.ASSIGNED for t in state.tasks)
         assert sum(t.lead for t in state.active_tasks()) == 1
-    if previous is not None and previous.handle_due is not None:
-        if state.handle_due != previous.handle_due:
-            assert last == Action.APPROVE_EXTENSION, f"deadline moved by {last}"
-            assert state.handle_due > previous.handle_due
+    before = previous.handle_due if previous is not None else None
+    if before is not None and state.handle_due != before:
+        assert last == Action.APPROVE_EXTENSION, f"deadline moved by {last}"
+        assert state.handle_due is not None and state.handle_due > before
     if last == Action.VERIFY_PASS:
         assert all(t.state == TaskState.FED_BACK for t in state.active_tasks())
     assert state.level in Level
