@@ -235,6 +235,9 @@ _EOF = _Marker("EOF")  # the source half-closed: forward a FIN
 _CUT = _Marker("CUT")  # truncation point reached: close the client, reset the server
 
 
+_LINGER_ZERO = struct.pack("ii", 1, 0)
+
+
 def _hard_reset(writer: asyncio.StreamWriter | None) -> None:
     """Close ``writer``'s socket so that the peer sees a RST, not a FIN.
 
@@ -246,8 +249,15 @@ def _hard_reset(writer: asyncio.StreamWriter | None) -> None:
     sock = writer.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
     writer.transport.abort()
+
+
+def _reset_socket(sock: socket.socket) -> None:
+    """Close a raw socket with a RST (see :func:`_hard_reset`); safe if already closed."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+    sock.close()
 
 
 async def _sleep_until(loop: asyncio.AbstractEventLoop, when: float) -> None:
@@ -300,25 +310,101 @@ class _DelayLine:
         return max(64 * 1024, int(2 * bps / 8 * (latency_s + 0.1)))
 
     async def wait_space(self, limit: int) -> None:
+        """Wait until fewer than ``limit`` bytes are in flight."""
         while self.queued >= limit:
             self._space.clear()
             await self._space.wait()
 
     def put(self, deliver_at: float, item: bytes | _Marker) -> None:
+        """Queue ``item`` for delivery at loop time ``deliver_at``."""
         self._items.append((deliver_at, item))
         if isinstance(item, bytes):
             self.queued += len(item)
         self._nonempty.set()
 
     async def get(self) -> tuple[float, bytes | _Marker]:
+        """Next (deliver_at, item), waiting for one if the line is empty."""
         while not self._items:
             self._nonempty.clear()
             await self._nonempty.wait()
         return self._items.popleft()
 
     def release(self, nbytes: int) -> None:
+        """Account for ``nbytes`` delivered to (and accepted by) the receiving peer."""
         self.queued -= nbytes
         self._space.set()
+
+
+class _Period:
+    """An on/off fault (a stall or an outage) that two sources can hold on.
+
+    Each schedule run and the public ``stall()``/``outage()`` calls are separate
+    sources so that none can end another's period early, and so that scheduled periods
+    begin and end strictly in schedule order (the scheduler task releases its own
+    hold instead of racing a timer), which keeps the event log deterministic.
+    """
+
+    #: The source used by stall()/outage()/restore(); any other source is a schedule.
+    FORCED = "forced"
+
+    def __init__(
+        self,
+        now: Callable[[], float],
+        call_at: Callable[..., asyncio.TimerHandle],
+        on_begin: Callable[[float | None, bool], None],
+        on_end: Callable[[float | None, bool], None],
+    ) -> None:
+        self._now = now
+        self._call_at = call_at
+        self._on_begin = on_begin
+        self._on_end = on_end
+        self._sources: set[str] = set()
+        self._forced_until = -math.inf
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self._sources)
+
+    def hold(self, source: str, at: float | None) -> None:
+        """Start holding; ``at`` is the scheduled link time (None = now)."""
+        was_active = self.active
+        self._sources.add(source)
+        if not was_active:
+            self._on_begin(at, source != self.FORCED)
+
+    def release(self, source: str, at: float | None) -> None:
+        """Stop holding; the period ends when no source holds it any more."""
+        if source not in self._sources:
+            return
+        self._sources.discard(source)
+        if source == self.FORCED:
+            self._cancel_timer()
+        if not self.active:
+            self._on_end(at, source != self.FORCED)
+
+    def force(self, seconds: float | None) -> None:
+        """Hold for ``seconds`` from now (None = until release_all()); never shortens."""
+        until = math.inf if seconds is None else self._now() + seconds
+        if self.FORCED in self._sources and until <= self._forced_until:
+            return
+        self._forced_until = until
+        self._cancel_timer()
+        if until != math.inf:
+            self._timer = self._call_at(until, self.release, self.FORCED, None)
+        self.hold(self.FORCED, None)
+
+    def release_all(self) -> None:
+        """End the period now, whoever holds it."""
+        self._cancel_timer()
+        if self.active:
+            self._sources.clear()
+            self._on_end(None, False)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 class _Conn:
@@ -391,13 +477,9 @@ class _Conn:
         self.task = asyncio.current_task()
         link._conns.add(self)
         try:
-            if link._stopping:
-                self.reset()
-                return
-            if link._in_outage:
-                # Outage: the link is down, so this connection never gets anywhere.
-                self.reset()
-                link._count("refused", "resets")
+            if link._stopping or link._outage.active:  # changed while we were set up
+                if self.reset() and not link._stopping:
+                    link._count("refused", "resets")
                 return
             link._count("connections")
             try:
@@ -547,6 +629,19 @@ class BadLink:
     The proxy runs an asyncio event loop in a background thread.  All public methods
     are thread-safe and may be called from any thread; those that change conditions
     return once the change has taken effect.
+
+    Fault semantics, as seen by a client:
+
+    * drop / :meth:`cut_all`: every open connection gets a RST (``ECONNRESET``);
+      the server side is reset too;
+    * outage: open connections are reset; new connections complete the (local)
+      handshake and are reset at once, so clients see ``ECONNRESET`` or ``EPIPE``
+      rather than a connect timeout;
+    * stall: nothing moves in either direction, including bytes already in flight;
+      connections stay open, and a client's own timeouts are what fire;
+    * truncation: the client receives exactly N bytes of the response, then a FIN.
+
+    Events that happen while :meth:`stop` runs are not counted.
     """
 
     def __init__(
@@ -596,7 +691,11 @@ class BadLink:
         self._stopped = False
 
         # Loop-side state; only touched from the loop thread once started.
-        self._server: asyncio.Server | None = None
+        self._lsock: socket.socket | None = None
+        # Accepted sockets not yet owned by a transport, and the tasks serving
+        # them: tracked so stop() can close every socket, however early it is.
+        self._raw_socks: set[socket.socket] = set()
+        self._serve_tasks: set[asyncio.Task[None]] = set()
         self._stop_event: asyncio.Event | None = None
         self._flow_event: asyncio.Event | None = None
         self._conns: set[_Conn] = set()
@@ -605,11 +704,9 @@ class BadLink:
         self._shared_up = _Pacer()
         self._shared_down = _Pacer()
         self._schedule_tasks: list[asyncio.Task[None]] = []
-        self._in_outage = False
-        self._outage_until = 0.0
-        self._outage_timer: asyncio.TimerHandle | None = None
-        self._stall_until = 0.0
-        self._stall_timer: asyncio.TimerHandle | None = None
+        self._schedule_runs = 0
+        self._outage = _Period(self._now, self._call_at, self._outage_began, self._outage_ended)
+        self._stall = _Period(self._now, self._call_at, self._stall_began, self._stall_ended)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -630,10 +727,14 @@ class BadLink:
 
     def stop(self) -> None:
         """Reset every connection, stop listening and join the thread. Idempotent."""
-        thread, loop = self._thread, self._loop
+        thread = self._thread
         if thread is None or self._stopped:
             return
         self._stopped = True
+        # stop() may race a start() that was interrupted (Ctrl-C): let the loop come
+        # up first, so it can be told to stop rather than left running.
+        self._ready.wait(CONTROL_TIMEOUT_S)
+        loop = self._loop
         if loop is not None and self._stop_event is not None and thread.is_alive():
             stop_event = self._stop_event
             with contextlib.suppress(RuntimeError):  # loop already closed
@@ -682,7 +783,17 @@ class BadLink:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Snapshot of the counters (see ``_STAT_KEYS`` in the source for meanings)."""
+        """Snapshot of the counters.
+
+        ``bytes_up``/``bytes_down``: payload bytes handed to the server/client (what
+        crossed the emulated link; bytes lost in flight to a drop are not counted);
+        ``connections``: client connections forwarded; ``drops``: drop events
+        (scheduled drops and cut_all() calls); ``resets``: connections the emulator
+        reset for any reason (drops, outages, refusals); ``truncations``: responses cut;
+        ``stalls``/``outages``: periods begun; ``refused``: connections reset on
+        arrival during an outage; ``errors``: connections ended because a peer reset;
+        ``target_errors``: connections reset because the target was unreachable.
+        """
         with self._lock:
             return dict(self._stats)
 
@@ -723,16 +834,14 @@ class BadLink:
         """Take the link down now for ``seconds`` (``None`` = until :meth:`restore`)."""
         if seconds is not None and seconds < 0:
             raise ValueError("seconds must be >= 0 or None")
-        self._call(lambda: self._begin_outage(seconds, scheduled_at=None))
+        self._call(self._outage.force, seconds)
 
     def restore(self) -> None:
         """End any outage or stall now."""
 
         def _restore() -> None:
-            if self._in_outage:
-                self._end_outage(None)
-            if not self._flow.is_set():
-                self._end_stall(None)
+            self._outage.release_all()
+            self._stall.release_all()
 
         self._call(_restore)
 
@@ -740,7 +849,7 @@ class BadLink:
         """Stop all bytes for ``seconds`` while keeping connections open."""
         if seconds < 0:
             raise ValueError("seconds must be >= 0")
-        self._call(lambda: self._begin_stall(seconds, scheduled_at=None))
+        self._call(self._stall.force, seconds)
 
     def cut_all(self) -> int:
         """Reset every open connection now (counts as a drop). Returns how many."""
@@ -792,34 +901,96 @@ class BadLink:
         self._flow_event = asyncio.Event()
         self._flow_event.set()
         self._t0 = loop.time()
-        self._server = await asyncio.start_server(
-            self._on_client, self.listen[0], self.listen[1], limit=READ_LIMIT, reuse_address=True
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
+        self._lsock = socket.create_server(self.listen, backlog=128)
+        self._lsock.setblocking(False)
+        self._port = self._lsock.getsockname()[1]
         self._loop = loop
-        self._start_schedules()
-        self._ready.set()
         try:
+            loop.add_reader(self._lsock, self._on_acceptable)
+            self._start_schedules()
+            self._ready.set()
             await self._stop_event.wait()
         finally:
             await self._shutdown()
 
+    def _on_acceptable(self) -> None:
+        """Accept pending connections (reader callback of the listening socket).
+
+        A plain callback rather than asyncio.start_server() or sock_accept(): both
+        can lose an accepted socket when stop() cancels the task that would have
+        received it, leaving a client connected to nothing.  Here every accepted
+        socket is registered before anything else can run.
+        """
+        lsock = self._lsock
+        if lsock is None or self._stopping:
+            return
+        loop = self._require_loop()
+        for _ in range(64):  # bounded so a connection storm cannot starve the loop
+            try:
+                sock, _ = lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # Out of file descriptors or similar: pause accepting instead of spinning.
+                _log.warning("BadLink accept failed: %s", exc)
+                loop.remove_reader(lsock)
+                loop.call_later(0.1, self._resume_accepting)
+                return
+            sock.setblocking(False)
+            self._raw_socks.add(sock)
+            task = loop.create_task(self._serve(sock))
+            self._serve_tasks.add(task)
+            task.add_done_callback(self._serve_tasks.discard)
+
+    def _resume_accepting(self) -> None:
+        if self._lsock is not None and not self._stopping:
+            self._require_loop().add_reader(self._lsock, self._on_acceptable)
+
+    async def _serve(self, sock: socket.socket) -> None:
+        """Serve one accepted socket: refuse it during an outage, else proxy it."""
+        owned = False  # True once an asyncio transport owns (and will close) the socket
+        try:
+            if self._stopping:
+                return
+            if self._outage.active:
+                # Outage: the link is down, so this connection never gets anywhere.
+                self._count("refused", "resets")
+                return
+            reader, writer = await asyncio.open_connection(sock=sock, limit=READ_LIMIT)
+            owned = True
+            self._raw_socks.discard(sock)
+            await _Conn(self, reader, writer).run()
+        finally:
+            if not owned:
+                self._raw_socks.discard(sock)
+                _reset_socket(sock)
+
     async def _shutdown(self) -> None:
+        """Stop accepting, reset every connection and wait until all sockets are closed."""
         self._stopping = True
         for task in self._schedule_tasks:
             task.cancel()
-        for timer in (self._outage_timer, self._stall_timer):
-            if timer is not None:
-                timer.cancel()
+        for period in (self._outage, self._stall):
+            period._cancel_timer()
         self._flow.set()  # release anything waiting on a stall so it can finish
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
+        if self._lsock is not None:
+            loop = self._require_loop()
+            loop.remove_reader(self._lsock)
+            self._lsock.close()
         conns = list(self._conns)
         for conn in conns:
             conn.reset()
-        tasks = [c.task for c in conns if c.task is not None]
-        await asyncio.gather(*self._schedule_tasks, *tasks, return_exceptions=True)
+        # Serve tasks that have no connection yet (not started, or connecting) are
+        # cancelled outright; the others were cancelled by reset() and clean up.
+        owned = {conn.task for conn in conns}
+        for task in list(self._serve_tasks):
+            if task not in owned:
+                task.cancel()
+        pending = [*self._schedule_tasks, *self._serve_tasks]
+        await asyncio.gather(*pending, return_exceptions=True)
+        for sock in list(self._raw_socks):  # tasks cancelled before they ever ran
+            _reset_socket(sock)
+        self._raw_socks.clear()
 
     def _require_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -849,9 +1020,6 @@ class BadLink:
 
         loop.call_soon_threadsafe(runner)
         return fut.result(CONTROL_TIMEOUT_S)
-
-    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _Conn(self, reader, writer).run()
 
     def _count(self, *keys: str, n: int = 1) -> None:
         with self._lock:
@@ -895,65 +1063,29 @@ class BadLink:
         self._log("drop", scheduled=scheduled_at is not None, affected=n, at=scheduled_at)
         return n
 
-    def _begin_outage(self, seconds: float | None, scheduled_at: float | None) -> None:
-        start = self._now() if scheduled_at is None else scheduled_at
-        until = math.inf if seconds is None else start + seconds
-        if self._in_outage:
-            # Overlapping outages merge: the link comes back when the later one ends.
-            if until <= self._outage_until:
-                return
-        else:
-            self._in_outage = True
-            self._count("outages")
-            n = self._reset_all()
-            self._log(
-                "outage_start", scheduled=scheduled_at is not None, affected=n, at=scheduled_at
-            )
-        self._outage_until = until
-        if self._outage_timer is not None:
-            self._outage_timer.cancel()
-            self._outage_timer = None
-        if until != math.inf:
-            self._outage_timer = self._call_at(
-                until, self._end_outage, until, scheduled_at is not None
-            )
+    def _outage_began(self, at: float | None, scheduled: bool) -> None:
+        self._count("outages")
+        n = self._reset_all()  # the link is gone: so is every connection over it
+        self._log("outage_start", scheduled=scheduled, affected=n, at=at)
 
-    def _end_outage(self, at: float | None, scheduled: bool = False) -> None:
-        """End the outage at its planned time ``at`` (None = now, from restore())."""
-        if not self._in_outage:
-            return
-        self._in_outage = False
-        if self._outage_timer is not None:
-            self._outage_timer.cancel()
-            self._outage_timer = None
+    def _outage_ended(self, at: float | None, scheduled: bool) -> None:
         self._log("outage_end", scheduled=scheduled, affected=0, at=at)
 
-    def _begin_stall(self, seconds: float, scheduled_at: float | None) -> None:
-        start = self._now() if scheduled_at is None else scheduled_at
-        until = start + seconds
-        if not self._flow.is_set():
-            if until <= self._stall_until:
-                return
-        else:
-            self._flow.clear()
-            self._count("stalls")
-            self._log(
-                "stall_start", scheduled=scheduled_at is not None, affected=0, at=scheduled_at
-            )
-        self._stall_until = until
-        if self._stall_timer is not None:
-            self._stall_timer.cancel()
-        self._stall_timer = self._call_at(until, self._end_stall, until, scheduled_at is not None)
+    def _stall_began(self, at: float | None, scheduled: bool) -> None:
+        self._flow.clear()
+        self._count("stalls")
+        self._log("stall_start", scheduled=scheduled, affected=0, at=at)
 
-    def _end_stall(self, at: float | None, scheduled: bool = False) -> None:
-        """End the stall at its planned time ``at`` (None = now, from restore())."""
-        if self._flow.is_set():
-            return
-        if self._stall_timer is not None:
-            self._stall_timer.cancel()
-            self._stall_timer = None
+    def _stall_ended(self, at: float | None, scheduled: bool) -> None:
         self._flow.set()
         self._log("stall_end", scheduled=scheduled, affected=0, at=at)
+
+    def _end_later(self, period: _Period, source: str, at: float) -> None:
+        """Release ``source``'s hold on ``period`` at link time ``at`` (now if past)."""
+        if at <= self._now():
+            period.release(source, at)
+        else:
+            self._call_at(at, period.release, source, at)
 
     def _apply_profile(self, profile: Profile) -> None:
         self._profile = profile
@@ -987,6 +1119,10 @@ class BadLink:
         """
         loop = self._require_loop()
         rng = self._rngs[kind]
+        # A source name unique to this run, so that a run cancelled by set_profile()
+        # can finish its period without ending one begun by its successor.
+        self._schedule_runs += 1
+        source = f"{kind}-schedule-{self._schedule_runs}"
         t = base
         while True:
             gap = (
@@ -998,15 +1134,18 @@ class BadLink:
             await _sleep_until(loop, self._t0 + t)
             if kind == "drop":
                 self._drop(scheduled_at=t)
-            elif kind == "stall":
-                assert duration is not None
-                self._begin_stall(duration, scheduled_at=t)
-            else:
-                assert duration is not None
-                self._begin_outage(duration, scheduled_at=t)
-            if duration is not None:
+                continue
+            assert duration is not None
+            period = self._stall if kind == "stall" else self._outage
+            period.hold(source, t)
+            try:
                 t += duration
                 await _sleep_until(loop, self._t0 + t)
+            finally:
+                # Also when cancelled by set_profile(): a period in progress ends on
+                # time rather than being abandoned (or lasting forever).
+                if not self._stopping:
+                    self._end_later(period, source, t)
 
 
 # -- command line ------------------------------------------------------------------
@@ -1067,13 +1206,15 @@ def main(argv: list[str] | None = None) -> int:
         listen=args.listen,
         shared_bandwidth=not args.per_connection,
     )
-    link.start()
-    print(
-        f"badlink: {link.address[0]}:{link.port} -> {args.target[0]}:{args.target[1]} "
-        f"profile={profile.name} seed={args.seed} {profile}",
-        flush=True,
-    )
+    # Everything after construction sits in the try: Ctrl-C may arrive at any point,
+    # and the stats must still be printed and the link stopped cleanly.
     try:
+        link.start()
+        print(
+            f"badlink: {link.address[0]}:{link.port} -> {args.target[0]}:{args.target[1]} "
+            f"profile={profile.name} seed={args.seed} {profile}",
+            flush=True,
+        )
         idle = threading.Event()
         while True:
             # Event.wait() is interruptible by Ctrl-C on POSIX.
@@ -1083,8 +1224,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second Ctrl-C while stopping is ignored so the shutdown is not cut short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         link.stop()
-        print(json.dumps({"stats": link.stats, "events": len(link.events)}), flush=True)
+        summary = {"stats": link.stats, "events": [e._asdict() for e in link.events]}
+        print(json.dumps(summary), flush=True)
     return 0
 
 
