@@ -45,6 +45,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("account", str, "", "The account last signed in on this device"),
         Setting("page_size", int, 200, "Rows fetched per page in case lists"),
         Setting("saved_filters", str, "[]", "Saved case filters (JSON)"),
+        Setting("window_geometry", str, "", "Main window size and place (saved by the app)"),
     )
 }
 RENAMED: dict[str, str] = {}
@@ -80,7 +81,11 @@ class SettingsError(ValueError):
 
 def _coerce(setting: Setting, value: Any, origin: str) -> Any:
     if setting.type is bool and isinstance(value, str):
-        value = value.strip().lower() in ("1", "true", "yes", "on")
+        word = value.strip().lower()
+        # A typo in an IT policy ("ture") must not silently mean False.
+        if word not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            raise SettingsError(f"{origin}: {setting.name} must be true or false, not {value!r}")
+        value = word in ("1", "true", "yes", "on")
     try:
         value = setting.type(value)
     except (TypeError, ValueError):
@@ -130,10 +135,33 @@ class Settings:
         for key, value in policy.items():
             if key == "locked":
                 continue
+            key = RENAMED.get(key, key)
             if key in SETTINGS:
-                values[key] = _coerce(SETTINGS[key], value, str(self.site_path))
-        locked = {RENAMED.get(k, k) for k in policy.get("locked", []) if isinstance(k, str)}
-        return values, locked & set(SETTINGS)
+                # A bad policy value is reported (gridroom doctor shows it), never fatal.
+                try:
+                    values[key] = _coerce(SETTINGS[key], value, str(self.site_path))
+                except SettingsError as exc:
+                    self.problems.append(str(exc))
+            else:
+                self.problems.append(f"site config {self.site_path}: unknown policy key {key!r}")
+        raw_locked = policy.get("locked", [])
+        if not isinstance(raw_locked, list):
+            self.problems.append(
+                f"site config {self.site_path}: [policy] locked must be a list of setting names"
+            )
+            raw_locked = []
+        locked: set[str] = set()
+        for name in raw_locked:
+            name = RENAMED.get(name, name) if isinstance(name, str) else name
+            if isinstance(name, str) and name in SETTINGS:
+                locked.add(name)
+            else:
+                # IT believes this is locked; say that it is not.
+                self.problems.append(
+                    f"site config {self.site_path}: [policy] locked names {name!r}, "
+                    "which is not a setting"
+                )
+        return values, locked
 
     def _read_user(self) -> dict[str, Any]:
         if not self.user_path.exists():

@@ -418,7 +418,9 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         if a == Action.SELF_HANDLE:
             s.self_handled = True
             s.accepted_at = s.dispatched_at = s.fed_back_at = e.at
-            s.handle_due = s.handle_start = e.at
+            # Handled on the spot: no handling deadline runs while it waits for verification
+            # (a due time equal to the report made every such case overdue and late).
+            s.handle_due = s.handle_start = None
             grid = str(p.get("grid_id") or "")
             s.tasks = [
                 Task(AssigneeKind.GRID, grid, True, TaskState.FED_BACK, _text(p, "result"), e.at)

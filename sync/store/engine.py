@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlcipher3
 
+from . import schema
 from .errors import NotADatabase, StoreError, classify
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -19,15 +20,28 @@ def _quote_key(key: str) -> str:
     return "'" + key.replace("'", "''") + "'"
 
 
-def connect(path: Path, *, key: str | None = None, create: bool = False) -> sqlcipher3.Connection:
+def connect(
+    path: Path,
+    *,
+    key: str | None = None,
+    create: bool = False,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+) -> sqlcipher3.Connection:
     """Open (or create) a store file with Gridroom's pragmas; refuse what is not a database.
 
     Autocommit mode (``isolation_level=None``): the store opens every transaction explicitly
     with ``BEGIN IMMEDIATE`` so that one writer at a time holds the lock from the start.
+    ``busy_timeout_ms`` is how long a write waits for another program's lock before
+    :class:`StoreLocked`. An existing file is checked (a Gridroom store, not from a newer
+    schema) before any pragma that writes, so a refused file is left byte for byte as it was.
     """
     path = Path(path)
     exists = path.exists() and path.stat().st_size > 0
     if not exists and not create:
+        if path.exists():
+            raise NotADatabase(
+                f"This file is empty (0 bytes), not a Gridroom database ({path}).", path=path
+            )
         raise NotADatabase(f"There is no Gridroom database at {path}.", path=path)
     if exists and key is None:
         with path.open("rb") as fh:
@@ -44,7 +58,7 @@ def connect(path: Path, *, key: str | None = None, create: bool = False) -> sqlc
         conn = sqlcipher3.connect(
             str(path),
             isolation_level=None,
-            timeout=BUSY_TIMEOUT_MS / 1000,
+            timeout=busy_timeout_ms / 1000,
             check_same_thread=False,
         )
     except sqlcipher3.Error as exc:
@@ -54,7 +68,12 @@ def connect(path: Path, *, key: str | None = None, create: bool = False) -> sqlc
             conn.execute(f"PRAGMA key = {_quote_key(key)}")
         # Reading the schema is the first thing that fails on a wrong key or a foreign file.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Before journal_mode=WAL, which rewrites the header of a rollback-journal file.
+        if exists and schema.check_version(conn, str(path)) == 0 and not create:
+            raise NotADatabase(
+                f"This is an SQLite database but not a Gridroom store ({path}).", path=path
+            )
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         conn.execute("PRAGMA foreign_keys = ON")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":

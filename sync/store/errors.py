@@ -49,6 +49,12 @@ class ReadOnly(StoreError):
     code = "read_only"
 
 
+class UnknownScope(StoreError, ValueError):
+    """A township/county code that is not in the bundled divisions (also a ``ValueError``)."""
+
+    code = "unknown_scope"
+
+
 def classify(
     exc: BaseException, path: Path | str | None, *, keyed: bool = False
 ) -> StoreError | None:
@@ -76,7 +82,8 @@ def classify(
             f"This file is not a Gridroom database, or it is encrypted and needs its key{where}.",
             path=path,
         )
-    if "malformed" in text or "corrupt" in text:
+    # FTS5 reports a damaged index (its shadow tables) as a failed virtual-table constructor.
+    if "malformed" in text or "corrupt" in text or "vtable constructor failed" in text:
         return StoreCorrupt(
             f"The database is damaged{where}. Restore it from a backup or sync it again from "
             "the county.",
@@ -85,8 +92,21 @@ def classify(
     if "readonly" in text or "read-only" in text:
         return ReadOnly(f"The database cannot be written{where}: check its permissions.", path=path)
     if "unable to open database" in text:
+        if path is not None and Path(path).exists() and not _writable(Path(path)):
+            # A good store on a read-only disk or folder: SQLite cannot create its -wal/-shm.
+            return ReadOnly(
+                f"The database or its folder cannot be written{where}: Gridroom writes beside "
+                "the database. Check the permissions, or copy it to a writable folder.",
+                path=path,
+            )
         return NotADatabase(f"The database cannot be opened{where}.", path=path)
     return None
+
+
+def _writable(path: Path) -> bool:
+    import os
+
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def _disk_full(path: Path | str | None) -> bool:

@@ -42,8 +42,8 @@ from ..model.records import (
 from ..model.taxonomy import Category, Deadline, Taxonomy, default_taxonomy
 from ..model.workflow import CaseState, Refused, Rules, check, project
 from . import queries, schema, search
-from .engine import DriverError, connect
-from .errors import StoreError, classify
+from .engine import BUSY_TIMEOUT_MS, DriverError, connect
+from .errors import NotADatabase, StoreError, UnknownScope, classify
 
 _BASE32 = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: read aloud over the phone
 
@@ -71,7 +71,14 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         self.now = clock
         self._lock = threading.RLock()
+        self._write_depth = 0  # >0 while a write() transaction is open (nested ones savepoint)
         self._meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        # Sync (sync.store.replica.set_clock_offset) records how wrong this device's clock is,
+        # as measured against the county: new entries then carry the county's time.
+        self.raw_clock = clock
+        offset = int(self._meta.get("clock_offset_ms") or 0)
+        if offset:
+            self.now = lambda: clock() + offset
         self.taxonomy = self._load_taxonomy()
         self.rules = Rules(self.taxonomy)
         self.hlc = HybridClock(self.device_code or "LOCAL", wall=lambda: self.now())
@@ -87,14 +94,19 @@ class Store:
         *,
         key: str | None = None,
         clock: Callable[[], Millis] = now_millis,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> Store:
-        """Open an existing store, applying pending migrations; refuse a newer schema."""
+        """Open an existing store, applying pending migrations; refuse a newer schema.
+
+        ``busy_timeout_ms``: how long a write waits for another program's lock before it gives
+        up with :class:`~.errors.StoreLocked`.
+        """
         path = Path(path)
-        conn = connect(path, key=key)
+        conn = connect(path, key=key, busy_timeout_ms=busy_timeout_ms)
         try:
             version = schema.check_version(conn, str(path))
             if version == 0:
-                raise StoreError(f"{path} is an SQLite file but not a Gridroom store.", path=path)
+                raise NotADatabase(f"{path} is an SQLite file but not a Gridroom store.", path=path)
             schema.migrate(conn, str(path))
             return cls(conn, path, clock=clock)
         except DriverError as exc:
@@ -115,13 +127,18 @@ class Store:
         synthetic: bool = False,
         taxonomy: Taxonomy | None = None,
         clock: Callable[[], Millis] = now_millis,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> Store:
-        """Create a store for a township or county code, with its real divisions loaded."""
+        """Create a store for a township or county code, with its real divisions loaded.
+
+        Raises :class:`~.errors.UnknownScope` (a ``ValueError`` too) for a code that is not a
+        township or county of the bundled divisions; no file is created then.
+        """
         path = Path(path)
-        divisions = division_data.scope_divisions(scope)  # KeyError/ValueError on a bad code
+        divisions = _scope_divisions(scope)
         if path.exists() and path.stat().st_size > 0:
             raise StoreError(f"{path} already exists; choose another file.", path=path)
-        conn = connect(path, key=key, create=True)
+        conn = connect(path, key=key, create=True, busy_timeout_ms=busy_timeout_ms)
         try:
             schema.migrate(conn, str(path))
             meta = {
@@ -162,12 +179,21 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Any]:
-        """One write transaction, taken with the write lock from the start."""
+        """One write transaction, taken with the write lock from the start.
+
+        Nested inside another ``write()`` on the same thread it becomes a savepoint of the outer
+        transaction, so a caller can make many commands one atomic unit (a spreadsheet import:
+        all rows or none) while each command still rolls back alone when it fails.
+        """
         with self._lock:
+            if self._write_depth:
+                yield from self._savepoint()
+                return
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except DriverError as exc:
                 raise classify(exc, self.path) or exc from exc
+            self._write_depth = 1
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
@@ -179,6 +205,28 @@ class Store:
                     if known is not None:
                         raise known from exc
                 raise
+            finally:
+                self._write_depth = 0
+
+    def _savepoint(self) -> Iterator[Any]:
+        """The body of a nested :meth:`write` (called with the lock held)."""
+        name = f"write_{self._write_depth}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        self._write_depth += 1
+        try:
+            yield self.conn
+            self.conn.execute(f"RELEASE {name}")
+        except BaseException as exc:
+            with contextlib.suppress(DriverError):
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+            if isinstance(exc, DriverError | OSError):
+                known = classify(exc, self.path)
+                if known is not None:
+                    raise known from exc
+            raise
+        finally:
+            self._write_depth -= 1
 
     def read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -799,7 +847,7 @@ class Store:
         """One page of a filtered, sorted case list. Pass ``after`` (the last row's sort value
         and rowid) for keyset paging, which stays fast however deep the user scrolls."""
         now = self.now()
-        clause, args = queries.where(query, now)
+        clause, args = queries.where(query, now, text_scan=self._text_scan(query))
         if after is not None:
             extra, extra_args = queries.keyset(query, after)
             clause = f"({clause}) AND {extra}"
@@ -813,6 +861,16 @@ class Store:
             f"ORDER BY {queries.order_by(query)} LIMIT ? OFFSET ?"
         )
         return self._dicts(sql, [now, now, *args, limit, offset])
+
+    def _text_scan(self, query: queries.CaseQuery) -> bool:
+        """Whether a text query has so many candidates that its page should walk the sort index
+        (see :func:`queries.text_clause`); a bounded count on the bigram index decides."""
+        expression = search.match_expression(query.text.strip()) if query.text.strip() else None
+        if expression is None:
+            return False
+        limit = queries.TEXT_SCAN_ABOVE + 1
+        found = self.read(queries.TEXT_CANDIDATES_SQL, [expression, limit])[0][0]
+        return int(found) > queries.TEXT_SCAN_ABOVE
 
     def count(self, query: queries.CaseQuery = queries.CaseQuery()) -> int:
         clause, args = queries.where(query, self.now())
@@ -1020,6 +1078,19 @@ def _write_taxonomy(conn: Any, taxonomy: Taxonomy) -> None:
             for c in taxonomy
         ],
     )
+
+
+def _scope_divisions(scope: str) -> list[Division]:
+    """The divisions a store for ``scope`` holds, or :class:`UnknownScope` in plain words."""
+    try:
+        return division_data.scope_divisions(scope)
+    except KeyError:
+        raise UnknownScope(
+            f"{scope!r} is not the code of a county or township of 衢州市 in the bundled "
+            "division list; a township code has 9 digits (e.g. 330825002 for 东华街道).",
+        ) from None
+    except ValueError as exc:
+        raise UnknownScope(f"A store covers a township or a county: {exc}.") from None
 
 
 def _township_of(village_code: str | None) -> str | None:
