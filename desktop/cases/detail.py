@@ -149,6 +149,8 @@ class CaseDetail(QWidget):
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # The detail fits the panel's width and scrolls only down.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self._build_content())
         self.pages.addWidget(scroll)
         layout = QVBoxLayout(self)
@@ -195,10 +197,17 @@ class CaseDetail(QWidget):
         self.light.setObjectName("caseLight")
         self.deadline = QLabel(content)
         self.deadline.setObjectName("caseDeadline")
-        for w in (self.number, self.status, self.level, self.light, self.deadline):
-            meta.addWidget(w)
+        # Two short rows rather than one long one: a label that does not wrap sets the panel's
+        # minimum width, and one long line pushed the whole detail past the window's edge.
+        meta.addWidget(self.number)
         meta.addStretch(1)
         outer.addLayout(meta)
+        state_row = QHBoxLayout()
+        for w in (self.status, self.level, self.light, self.deadline):
+            state_row.addWidget(w)
+        self.deadline.setWordWrap(True)
+        state_row.addStretch(1)
+        outer.addLayout(state_row)
 
         self.notice = QLabel(content)
         self.notice.setObjectName("detailNotice")
@@ -530,11 +539,12 @@ class CaseDetail(QWidget):
         self.no_actions.hide()
         self._allowed = allowed_actions(s, self.ctx.actor)
         primary = preferred_action(s, self._allowed, self.ctx.actor.role)
-        columns = 5
+        columns = 4
         for index, action in enumerate(self._allowed):
             button = QPushButton(words.action(action), self.actions_box)
             button.setObjectName(f"action_{action.value}")
             button.setAutoDefault(False)
+            button.setMinimumWidth(0)
             if action == primary:
                 font = QFont(button.font())
                 font.setBold(True)
