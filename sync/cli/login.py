@@ -1,0 +1,144 @@
+"""``gridroom login``: sign in to the county platform and enrol this device to a township.
+
+The token goes to the OS keyring. Where the machine has none (a headless server), the device is
+still enrolled, but the sign-in is not kept: ``gridroom sync`` then asks for the password each
+time (or reads it with ``--password-stdin``). See ``sync.client.tokens`` for why.
+Exit codes: 0 signed in, 2 cannot reach the server, 4 refused (password, account, device),
+5 this Gridroom is too old for the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import socket
+import sys
+
+from ..client import enrol
+from ..client.tokens import TokenStore, default_tokens
+from ..client.transport import TransportError
+from ..settings import Settings, SettingsError
+
+NAME = "login"
+HELP = "Sign in to the county platform and enrol this device (token kept in the OS keyring)."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", help="county platform URL (default: the server_url setting)")
+    p.add_argument("--user", required=True, help="account name, e.g. 330825102-op")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    p.add_argument("--db", help="the store to enrol (default: one per township in the data folder)")
+    p.add_argument("--township", help="for county-level accounts: enrol to this township")
+    p.add_argument(
+        "--device-name",
+        default=socket.gethostname(),
+        help="a name people recognise, e.g. 指挥室-1 (default: this computer's name)",
+    )
+    p.add_argument(
+        "--ca-file", help="CA certificate (PEM) for the server (default: ca_file setting)"
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def read_password(args: argparse.Namespace, prompt: str) -> str | None:
+    """The password from stdin (``--password-stdin``) or the terminal; None if neither."""
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline().rstrip("\r\n")
+        return line or None
+    if sys.stdin.isatty():
+        with contextlib.suppress(EOFError):
+            return getpass.getpass(prompt) or None
+    return None
+
+
+def exit_code(error: TransportError) -> int:
+    if error.code == "protocol_version":
+        return 5
+    if error.reached and error.code not in ("server_error", "unavailable", "bad_response"):
+        return 4
+    return 2
+
+
+def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
+    settings = Settings()
+    server = args.server or settings.get("server_url")
+    if not server:
+        print(
+            "gridroom login: give the county platform's address with --server URL", file=sys.stderr
+        )
+        return 2
+    password = read_password(args, f"Password for {args.user} at {server}: ")
+    if not password:
+        print(
+            "gridroom login: no password given (type it at the prompt or use --password-stdin)",
+            file=sys.stderr,
+        )
+        return 2
+    tokens = tokens if tokens is not None else default_tokens()
+    try:
+        result = enrol.login(
+            server,
+            args.user,
+            password,
+            tokens=tokens,
+            store_path=args.db,
+            data_dir=settings.get("data_dir") or None,
+            device_name=args.device_name,
+            township=args.township,
+            ca_file=args.ca_file or settings.get("ca_file") or None,
+        )
+    except TransportError as exc:
+        print(f"gridroom login: {exc.message}", file=sys.stderr)
+        return exit_code(exc)
+    except ValueError as exc:
+        print(f"gridroom login: {exc}", file=sys.stderr)
+        return 2
+    if not result.token_kept:
+        # Nowhere safe to keep it: do not leave a live token behind at the county either.
+        from ..store import Store
+
+        with Store.open(result.store_path) as store:
+            enrol.logout(store, tokens, ca_file=args.ca_file or settings.get("ca_file") or None)
+        print(
+            f"gridroom login: no usable keyring on this machine ({result.token_storage}). The "
+            "device is enrolled, but the sign-in is not kept: gridroom sync will ask for the "
+            "password each time (or read it with --password-stdin).",
+            file=sys.stderr,
+        )
+    _remember(settings, server, result)
+    info = {
+        "account": result.account,
+        "device": result.device,
+        "scope": result.scope,
+        "county": result.county,
+        "store": str(result.store_path),
+        "created_store": result.created_store,
+        "token_storage": result.token_storage,
+        "token_kept": result.token_kept,
+    }
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"Signed in as {result.account.get('name')} ({result.account.get('role')}); this "
+            f"device is {result.device.get('code')} in township {result.device.get('township')}."
+            f"\nStore: {result.store_path}\nToken: {result.token_storage}"
+        )
+    return 0
+
+
+def _remember(settings: Settings, server: str, result: enrol.LoginResult) -> None:
+    """Save the server, township and account as user settings (unless IT locked them)."""
+    for name, value in (
+        ("server_url", server),
+        ("township", str(result.device.get("township") or "")),
+        ("account", str(result.account.get("login") or "")),
+    ):
+        if settings.is_locked(name) or settings.get(name) == value:
+            continue
+        with contextlib.suppress(SettingsError, OSError):
+            settings.set(name, value)

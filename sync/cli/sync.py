@@ -1,0 +1,89 @@
+"""``gridroom sync``: one full sync with the county — push, pull, attachments — and a JSON
+summary of what happened.
+
+Exit codes: 0 everything synced; 1 partial (records refused by the county wait in quarantine,
+or attachments could not move); 2 failed (server unreachable or faulty; the reason is in the
+summary); 3 the store cannot be used; 4 sign in again (token revoked, account disabled, no
+password); 5 this Gridroom is too old for the server; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..client import enrol
+from ..client.service import SyncService
+from ..client.tokens import TokenStore, default_tokens
+from ..client.transport import TransportError
+from ..settings import Settings
+from ..store import Store, replica
+from .login import exit_code, read_password
+
+NAME = "sync"
+HELP = "Sync a store with the county once (push, pull, attachments); prints a JSON summary."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="the store (default: this device's township store)")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (machines without a keyring)",
+    )
+    p.add_argument("--user", help="account to sign in as when a password is needed")
+    p.add_argument("--verify", action="store_true", help="also compare checksums with the county")
+    p.add_argument("--ca-file", help="CA certificate (PEM) for the server (default: setting)")
+
+
+def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
+    settings = Settings()
+    path = args.db
+    if not path:
+        township = settings.get("township")
+        if not township:
+            print(
+                "gridroom sync: give the store with --db (this device is not enrolled yet)",
+                file=sys.stderr,
+            )
+            return 3
+        path = str(enrol.default_store_path(township, settings.get("data_dir") or None))
+    ca_file = args.ca_file or settings.get("ca_file") or None
+    tokens = tokens if tokens is not None else default_tokens()
+    service = SyncService(tokens=tokens, ca_file=ca_file)
+    signed_in_here = False
+    store = Store.open(path)
+    try:
+        state = replica.state(store)
+        server = state.get("server_url") or store.meta("server_url") or ""
+        if server and not tokens.get(server, store.device_id):
+            # No kept token (no keyring, or never signed in here): sign in for this run only.
+            user = args.user or state.get("account_login")
+            password = read_password(args, f"Password for {user} at {server}: ") if user else None
+            if not password:
+                print(
+                    f"gridroom sync: not signed in ({tokens.describe()}); give the password with "
+                    "--password-stdin, or run gridroom login",
+                    file=sys.stderr,
+                )
+                return 4
+            store.close()
+            try:
+                enrol.login(
+                    server, str(user), password, tokens=tokens, store_path=path, ca_file=ca_file
+                )
+            except TransportError as exc:
+                print(f"gridroom sync: {exc.message}", file=sys.stderr)
+                return exit_code(exc)
+            finally:
+                store = Store.open(path)
+            signed_in_here = not tokens.persistent
+        report = service.sync_once(store, verify=True if args.verify else None)
+        if signed_in_here:
+            enrol.logout(store, tokens, ca_file=ca_file)
+    finally:
+        store.close()
+    print(report.to_json())
+    if report.error:
+        print(f"gridroom sync: {report.error}", file=sys.stderr)
+    return report.exit_code

@@ -1,0 +1,127 @@
+"""Attachment bytes, both ways, in chunks that resume where a broken link left them.
+
+Upload: ask the server how much it holds (``GET /v1/blobs/{sha}/status``), then ``PUT`` chunks
+at that offset; a chunk the server already has (our retry after a lost answer) is answered with
+``offset_mismatch`` and the server's count, and we continue from there. Download: fetch ranges
+into ``<sha>.part`` beside the final file, resume from its size, verify the sha256, then rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from .. import protocol
+from ..store import replica
+from ..store.engine import fsync_dir
+from ..store.store import Store
+from .transport import Transport, TransportError
+
+Progress = Callable[[int, int], bool]
+
+
+class BlobError(Exception):
+    """An attachment that cannot move now (missing locally, refused, damaged)."""
+
+
+def upload(
+    transport: Transport,
+    token: str,
+    store: Store,
+    sha256: str,
+    size: int,
+    *,
+    chunk: int = protocol.CHUNK_BYTES,
+) -> int:
+    """Upload one attachment file, resuming; returns the bytes sent."""
+    path = replica.blob_path(store, sha256)
+    if not path.exists():
+        raise BlobError(f"the file of attachment {sha256[:12]}… is missing on this device")
+    if path.stat().st_size != size:
+        raise BlobError(f"the file of attachment {sha256[:12]}… has the wrong size")
+    url = protocol.BLOB.format(sha256=sha256)
+    status = transport.get_json(protocol.BLOB_STATUS.format(sha256=sha256), token=token)
+    offset = int(status.get("received", 0))
+    sent = 0
+    with path.open("rb") as fh:
+        while not status.get("complete"):
+            fh.seek(offset)
+            data = fh.read(chunk)
+            if not data:
+                raise BlobError(f"the server expects more of {sha256[:12]}… than the file holds")
+            try:
+                reply = transport.request(
+                    "PUT",
+                    url,
+                    token=token,
+                    data=data,
+                    params={"offset": offset},
+                    headers={"Content-Type": protocol.BLOB_TYPE},
+                )
+            except TransportError as exc:
+                if exc.code in ("offset_mismatch", "bad_checksum"):
+                    # Our earlier try did arrive (or the server started over): resume there.
+                    offset = int(exc.body.get("received", 0))
+                    continue
+                raise
+            status = reply.json()
+            sent += len(data)
+            offset = int(status.get("received", offset + len(data)))
+    return sent
+
+
+def download(
+    transport: Transport,
+    token: str,
+    store: Store,
+    sha256: str,
+    size: int,
+    *,
+    chunk: int = 4 * protocol.CHUNK_BYTES,
+) -> int:
+    """Download one attachment file, resuming a ``.part`` left by a broken link; returns the
+    bytes received."""
+    final = replica.blob_path(store, sha256)
+    if final.exists():
+        return 0
+    final.parent.mkdir(parents=True, exist_ok=True)
+    part = final.with_name(final.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    if have > size:
+        part.unlink()
+        have = 0
+    got = 0
+    url = protocol.BLOB.format(sha256=sha256)
+    with part.open("ab") as fh:
+        while have < size:
+            end = min(have + chunk, size) - 1
+            reply = transport.request(
+                "GET", url, token=token, headers={"Range": f"bytes={have}-{end}"}, ok=(200, 206)
+            )
+            data = reply.content
+            if reply.status == 200:
+                # The server sent the whole file: keep only what we lack.
+                data = data[have:]
+            if not data:
+                raise BlobError(f"the server sent no bytes of {sha256[:12]}…")
+            fh.write(data)
+            fh.flush()
+            have += len(data)
+            got += len(data)
+        os.fsync(fh.fileno())
+    if _sha256(part) != sha256:
+        part.unlink()
+        raise BlobError(f"attachment {sha256[:12]}… arrived damaged; it will be fetched again")
+    os.replace(part, final)
+    fsync_dir(final.parent)
+    return got
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()

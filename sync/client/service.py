@@ -1,0 +1,542 @@
+"""The sync service the desktop and ``gridroom sync`` call: one full sync, and the status line.
+
+:meth:`SyncService.sync_once` runs one complete exchange with the county:
+
+1. **Exchange** — each ``POST /v1/sync`` carries the next outbox batch (if any) and asks for the
+   next pull page; when nothing changed on either side that is the only round trip.
+2. **Reference data** — fetched only when the county's reference version moved.
+3. **Attachments** — uploads and downloads in resumable chunks.
+4. **Drift check** — now and then (daily, or on request) the county sends per-village checksums
+   at the end of the pull; villages that differ are pulled again in full and this device's own
+   missing entries are queued again.
+
+Everything it learns is stored by :mod:`sync.store.replica` in local transactions, so it can be
+cancelled or killed at any point and the next run continues. It never raises for network or
+server trouble: the :class:`SyncReport` says what happened, in plain words.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .. import protocol
+from ..model.clock import Millis
+from ..store import replica
+from ..store.store import Store
+from . import blobs
+from .tokens import MemoryTokens, TokenStore, default_tokens
+from .transport import Transport, TransportError
+
+Progress = Callable[[int, int], bool]
+
+#: How often the drift check runs without being asked.
+VERIFY_EVERY_MS = 24 * 3600_000
+#: Error codes that mean "sign in again" (exit code 4 of ``gridroom sync``).
+AUTH_CODES = frozenset(
+    {"unauthorized", "bad_credentials", "account_disabled", "wrong_device", "not_signed_in"}
+)
+#: A safety stop for a server that keeps saying "more" (a bug there must not spin us forever).
+MAX_ROUNDS = 100_000
+
+
+class Cancelled(Exception):
+    """The user asked to stop (the progress callback returned False)."""
+
+
+@dataclass
+class SyncReport:
+    """What one sync did, for the status page and ``gridroom sync``'s JSON summary."""
+
+    status: str = "ok"  # ok | partial | failed | cancelled
+    error: str = ""
+    error_code: str = ""
+    reached_server: bool = False
+    server_url: str = ""
+    started_at: Millis = 0
+    finished_at: Millis = 0
+    pushed: int = 0
+    duplicates: int = 0
+    quarantined_now: int = 0
+    restamped: int = 0
+    replayed_batches: int = 0  # pushes the county had applied already (answer replayed)
+    pulled_entries: int = 0
+    pulled_attachments: int = 0
+    pulled_visits: int = 0
+    removed_cases: int = 0
+    reference_updated: bool = False
+    uploaded_files: int = 0
+    uploaded_bytes: int = 0
+    downloaded_files: int = 0
+    downloaded_bytes: int = 0
+    blob_errors: list[str] = field(default_factory=list)
+    verified: bool = False
+    drifted_villages: list[str] = field(default_factory=list)
+    repaired: int = 0
+    clock_offset_ms: int = 0
+    cursor: int = 0
+    waiting: dict[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+    conflicts: int = 0
+    round_trips: int = 0
+    retries: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all synced, 1 partial, 2 failed, 4 sign in again, 5 update Gridroom, 130 cancelled."""
+        if self.status == "ok":
+            return 0
+        if self.status == "partial":
+            return 1
+        if self.status == "cancelled":
+            return 130
+        if self.error_code in AUTH_CODES:
+            return 4
+        if self.error_code == "protocol_version":
+            return 5
+        return 2
+
+    def fail(self, code: str, message: str, *, reached: bool = False) -> None:
+        self.status = "failed"
+        self.error_code = code
+        self.error = message
+        self.reached_server = self.reached_server or reached
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["exit_code"] = self.exit_code
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+
+
+@dataclass
+class SyncStatus:
+    """The status line: online?, what waits to go, last success, conflicts, quarantine."""
+
+    server_url: str
+    account: str
+    online: bool | None  # None: never tried
+    last_attempt: Millis | None
+    last_success: Millis | None
+    last_error: str
+    waiting: int
+    uploads_waiting: int
+    downloads_waiting: int
+    conflicts: int
+    quarantined: int
+    clock_offset_ms: int
+    cursor: int
+
+
+class SyncService:
+    """Sync a store with its county server (the server URL and account come from enrolment)."""
+
+    def __init__(
+        self,
+        *,
+        tokens: TokenStore | None = None,
+        ca_file: str | None = None,
+        batch_bytes: int = protocol.BATCH_BYTES,
+        page_bytes: int = protocol.PAGE_BYTES,
+        chunk_bytes: int = protocol.CHUNK_BYTES,
+        verify_every_ms: int = VERIFY_EVERY_MS,
+        transport_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.tokens = tokens if tokens is not None else default_tokens()
+        self.ca_file = ca_file or None
+        self.batch_bytes = batch_bytes
+        self.page_bytes = page_bytes
+        self.chunk_bytes = chunk_bytes
+        self.verify_every_ms = verify_every_ms
+        self.transport_options = dict(transport_options or {})
+
+    # -- the status line ------------------------------------------------------------------------
+
+    def status(self, store: Store) -> SyncStatus:
+        """What the status bar shows; no network."""
+        st = replica.state(store)
+        waiting = replica.waiting(store)
+        online = st.get("online")
+        return SyncStatus(
+            server_url=st.get("server_url", ""),
+            account=st.get("account_login", ""),
+            online=None if not online else online == "1",
+            last_attempt=int(st["last_attempt"]) if st.get("last_attempt") else None,
+            last_success=int(st["last_success"]) if st.get("last_success") else None,
+            last_error=st.get("last_error", ""),
+            waiting=waiting["changes"],
+            uploads_waiting=waiting["uploads"],
+            downloads_waiting=waiting["downloads"],
+            conflicts=int(store.read("SELECT count(*) FROM cases WHERE conflicts > 0")[0][0]),
+            quarantined=int(store.read("SELECT count(*) FROM quarantine WHERE retrying = 0")[0][0]),
+            clock_offset_ms=replica.clock_offset(store),
+            cursor=int(st.get("cursor") or 0),
+        )
+
+    def probe(self, store: Store, *, timeout: float = 5.0) -> bool:
+        """Whether the county answers and still accepts this device's token (one request)."""
+        server, token = self._session(store)
+        if not server or not token:
+            return False
+        options = {"connect_timeout": timeout, "read_timeout": timeout, "attempts": 1}
+        with self._transport(store, server, **options) as transport:
+            try:
+                transport.get_json(protocol.SESSION, token=token)
+                ok = True
+            except TransportError:
+                ok = False
+        replica.set_state(store, {"online": "1" if ok else "0"})
+        return ok
+
+    # -- one sync -------------------------------------------------------------------------------
+
+    def sync_once(
+        self, store: Store, progress: Progress | None = None, *, verify: bool | None = None
+    ) -> SyncReport:
+        """Push, pull, attachments, and (now and then) the drift check. Never raises for
+        network or server trouble; see the report."""
+        report = SyncReport(started_at=store.now())
+        server, token = self._session(store)
+        report.server_url = server
+        if not server:
+            report.fail(
+                "not_signed_in",
+                "This device is not enrolled with a county server yet: sign in first "
+                "(gridroom login --server URL --user NAME).",
+            )
+        elif not token:
+            where = "" if self.tokens.persistent else " (" + self.tokens.describe() + ")"
+            report.fail("not_signed_in", f"Not signed in to {server}{where}: sign in again first.")
+        else:
+            transport = self._transport(store, server)
+            try:
+                self._run(store, transport, token, report, progress, verify)
+            except TransportError as exc:
+                report.fail(exc.code, exc.message, reached=exc.reached)
+            except Cancelled:
+                report.status = "cancelled"
+                report.error = "Cancelled; what was done is kept and the rest goes next time."
+            finally:
+                report.round_trips = transport.round_trips
+                report.retries = transport.retries
+                report.bytes_up = transport.bytes_up
+                report.bytes_down = transport.bytes_down
+                transport.close()
+        self._finish(store, report)
+        return report
+
+    def _session(self, store: Store) -> tuple[str, str | None]:
+        st = replica.state(store)
+        server = st.get("server_url") or store.meta("server_url") or ""
+        token = self.tokens.get(server, store.device_id) if server else None
+        return server, token
+
+    def _transport(self, store: Store, server: str, **options: Any) -> Transport:
+        kw = {**self.transport_options, **options}
+        return Transport(server, ca_file=self.ca_file, wall=store.raw_clock, **kw)
+
+    def _finish(self, store: Store, report: SyncReport) -> None:
+        report.waiting = replica.waiting(store)
+        report.quarantined = int(
+            store.read("SELECT count(*) FROM quarantine WHERE retrying = 0")[0][0]
+        )
+        report.conflicts = int(store.read("SELECT count(*) FROM cases WHERE conflicts > 0")[0][0])
+        report.clock_offset_ms = replica.clock_offset(store)
+        report.cursor = replica.cursor(store)
+        if report.status == "ok" and (
+            report.quarantined
+            or report.blob_errors
+            or report.waiting.get("changes")
+            or report.waiting.get("uploads")
+        ):
+            report.status = "partial"
+            parts = []
+            if report.quarantined:
+                parts.append(
+                    f"{report.quarantined} record(s) refused by the county wait in "
+                    "quarantine for a person to retry or discard"
+                )
+            if report.blob_errors:
+                parts.append(f"{len(report.blob_errors)} attachment(s) could not be moved")
+            if report.waiting.get("changes") or report.waiting.get("uploads"):
+                parts.append("some changes are still waiting to go")
+            report.error = "; ".join(parts) + "."
+        report.finished_at = store.now()
+        summary = {k: v for k, v in report.to_dict().items() if k != "problems"}
+        replica.record_run(
+            store, started_at=report.started_at, status=report.status, summary=summary
+        )
+
+    def _tick(self, progress: Progress | None, done: int, total: int) -> None:
+        if progress is not None and progress(done, max(total, done)) is False:
+            raise Cancelled()
+
+    def _run(
+        self,
+        store: Store,
+        transport: Transport,
+        token: str,
+        report: SyncReport,
+        progress: Progress | None,
+        verify: bool | None,
+    ) -> None:
+        st = replica.state(store)
+        if verify is None:
+            last = int(st.get("last_verify") or 0)
+            verify = store.now() - last >= self.verify_every_ms
+        waiting = replica.waiting(store)
+        total = waiting["changes"] + waiting["uploads"] + waiting["downloads"]
+        self._tick(progress, 0, total)
+        checksums = self._exchange(
+            store, transport, token, report, verify=verify, progress=progress
+        )
+        done = self._done(report)
+        total = done + sum(replica.waiting(store).values())
+        self._tick(progress, done, total)
+        if checksums is not None:
+            self._verify(store, transport, token, report, checksums)
+        replica.reset_hlc(store)
+        self._attachments(store, transport, token, report, progress, done, total)
+
+    @staticmethod
+    def _done(report: SyncReport) -> int:
+        return (
+            report.pushed
+            + report.duplicates
+            + report.quarantined_now
+            + report.pulled_entries
+            + report.pulled_attachments
+            + report.pulled_visits
+            + report.removed_cases
+        )
+
+    def _exchange(
+        self,
+        store: Store,
+        transport: Transport,
+        token: str,
+        report: SyncReport,
+        *,
+        verify: bool,
+        progress: Progress | None = None,
+    ) -> dict[str, Any] | None:
+        """Push and pull until both sides are level; returns the county's checksums when a
+        verification was asked for."""
+        st = replica.state(store)
+        cursor = int(st.get("cursor") or 0)
+        scope_id = st.get("scope_id") or ""
+        reference_version = st.get("reference_version") or ""
+        checksums = None
+        restarted = False
+        for _ in range(MAX_ROUNDS):
+            batch = replica.next_batch(store, self.batch_bytes)
+            body: dict[str, Any] = {
+                "device_time": store.raw_clock(),
+                "cursor": cursor,
+                "page_bytes": self.page_bytes,
+                "checksum": verify,
+            }
+            headers = {}
+            if batch is not None:
+                body["push"] = batch.wire()
+                headers[protocol.IDEMPOTENCY_HEADER] = batch.batch_id
+            try:
+                reply = transport.post_json(protocol.SYNC, body, token=token, headers=headers)
+            except TransportError as exc:
+                if batch is not None and exc.reached and exc.code in ("bad_request", "too_large"):
+                    # The county refuses this batch as a whole: forget the in-flight marker
+                    # so the next batch is built afresh; the records stay in the outbox.
+                    replica.abandon_batch(store, batch)
+                raise
+            answer = reply.json()
+            report.reached_server = True
+            server_time = answer.get("server_time")
+            if isinstance(server_time, int):
+                offset = protocol.measured_offset(reply.sent_at, reply.received_at, server_time)
+                replica.set_clock_offset(store, offset)
+            if batch is not None:
+                push = answer.get("push")
+                if not isinstance(push, dict) or push.get("batch_id") != batch.batch_id:
+                    raise TransportError(
+                        "bad_response", "The server did not answer the push.", reached=True
+                    )
+                out = replica.finish_batch(store, batch, push)
+                report.replayed_batches += int(bool(push.get("replayed")))
+                if out.unanswered == len(batch):
+                    raise TransportError(
+                        "bad_response",
+                        "The server answered none of the pushed records.",
+                        reached=True,
+                    )
+                report.pushed += out.applied
+                report.duplicates += out.duplicates
+                report.quarantined_now += len(out.rejected)
+                report.restamped += out.restamped
+            scope = answer.get("scope") or {}
+            new_scope = str(scope.get("id") or "")
+            if scope_id and new_scope and new_scope != scope_id:
+                # The account's scope changed (new grids, another account): start over and
+                # let the drift check remove what is no longer ours.
+                if restarted:
+                    raise TransportError(
+                        "bad_response",
+                        "The server keeps changing this device's scope.",
+                        reached=True,
+                    )
+                restarted = True
+                replica.set_state(store, {"cursor": 0, "scope_id": new_scope})
+                cursor, scope_id, verify = 0, new_scope, True
+                report.problems.append("the scope changed; pulling it again from the start")
+                continue
+            version = str(answer.get("reference_version") or "")
+            if version and version != reference_version:
+                body_ref = transport.get_json(protocol.REFERENCE, token=token)
+                replica.apply_reference(store, body_ref)
+                reference_version = str(body_ref.get("version") or version)
+                report.reference_updated = True
+            pull = answer.get("pull") or {}
+            if pull.get("reset"):
+                verify = True
+                report.problems.append("the server's change log restarted; verifying the data")
+            new_cursor = pull.get("cursor")
+            if not isinstance(new_cursor, int):
+                raise TransportError("bad_response", "The server sent no cursor.", reached=True)
+            page = replica.apply_page(
+                store,
+                pull.get("items") or [],
+                new_cursor=new_cursor,
+                state_values={"scope_id": new_scope} if new_scope else None,
+            )
+            scope_id = new_scope or scope_id
+            cursor = new_cursor
+            report.pulled_entries += page.entries
+            report.pulled_attachments += page.attachments
+            report.pulled_visits += page.visits
+            report.removed_cases += page.removed
+            report.problems.extend(page.problems)
+            more = bool(pull.get("more"))
+            if not more:
+                checksums = pull.get("checksums") if verify else None
+            left = replica.waiting(store)["changes"]
+            if not more and left == 0:
+                break
+            # Cancelling between rounds loses nothing: each round is stored whole.
+            done = self._done(report)
+            self._tick(progress, done, done + left + int(more))
+        return checksums
+
+    def _verify(
+        self,
+        store: Store,
+        transport: Transport,
+        token: str,
+        report: SyncReport,
+        remote: dict[str, Any],
+    ) -> None:
+        """Compare per-village checksums; pull drifted villages again in full."""
+        report.verified = True
+        bad = replica.drifted(replica.checksums(store), remote)
+        report.drifted_villages = bad
+        requeued = 0
+        for village in bad:
+            after = None
+            present: set[str] = set()
+            server_entries: set[str] = set()
+            while True:
+                reply = transport.post_json(
+                    protocol.SNAPSHOT,
+                    {"village_code": village, "after": after, "page_bytes": self.page_bytes},
+                    token=token,
+                )
+                body = reply.json()
+                items = []
+                for case in body.get("cases", []):
+                    present.add(str(case.get("case_id")))
+                    server_entries.update(str(e.get("id")) for e in case.get("entries", []))
+                    items.append({"kind": "case", **case})
+                out = replica.apply_page(store, items)
+                report.repaired += out.entries
+                if body.get("done"):
+                    break
+                after = body.get("next")
+            report.repaired += replica.prune_village(store, village, present)
+            requeued += replica.requeue_missing(store, village, server_entries)
+        if requeued:
+            self._exchange(store, transport, token, report, verify=False)
+        replica.set_state(store, {"last_verify": store.now()})
+
+    def _attachments(
+        self,
+        store: Store,
+        transport: Transport,
+        token: str,
+        report: SyncReport,
+        progress: Progress | None,
+        done: int,
+        total: int,
+    ) -> int:
+        for sha, size in replica.pending_blobs(store, "up"):
+            try:
+                sent = blobs.upload(transport, token, store, sha, size, chunk=self.chunk_bytes)
+            except blobs.BlobError as exc:
+                replica.blob_failed(store, sha, "up", str(exc))
+                report.blob_errors.append(str(exc))
+            except TransportError as exc:
+                if not exc.reached:
+                    raise
+                replica.blob_failed(store, sha, "up", exc.message)
+                report.blob_errors.append(f"{sha[:12]}…: {exc.message}")
+            else:
+                replica.blob_done(store, sha, "up")
+                report.uploaded_files += 1
+                report.uploaded_bytes += sent
+            done += 1
+            self._tick(progress, done, total)
+        for sha, size in replica.pending_blobs(store, "down"):
+            try:
+                got = blobs.download(transport, token, store, sha, size)
+            except blobs.BlobError as exc:
+                replica.blob_failed(store, sha, "down", str(exc))
+                report.blob_errors.append(str(exc))
+            except TransportError as exc:
+                if not exc.reached:
+                    raise
+                replica.blob_failed(store, sha, "down", exc.message)
+                report.blob_errors.append(f"{sha[:12]}…: {exc.message}")
+            else:
+                replica.blob_done(store, sha, "down")
+                report.downloaded_files += 1
+                report.downloaded_bytes += got
+            done += 1
+            self._tick(progress, done, total)
+        return done
+
+
+def sync_once(
+    store: Store, progress: Progress | None = None, *, service: SyncService | None = None
+) -> SyncReport:
+    """One full sync of ``store`` with its county (see :class:`SyncService`)."""
+    return (service or SyncService()).sync_once(store, progress)
+
+
+def status(store: Store, *, service: SyncService | None = None) -> SyncStatus:
+    """The sync status line of ``store`` (no network)."""
+    return (service or SyncService(tokens=MemoryTokens())).status(store)
+
+
+def wait_online(store: Store, service: SyncService, *, timeout: float, every: float = 1.0) -> bool:
+    """Probe until the county answers or ``timeout`` seconds pass (for scripts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.probe(store, timeout=min(every * 5, timeout)):
+            return True
+        time.sleep(every)
+    return False

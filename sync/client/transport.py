@@ -1,0 +1,302 @@
+"""HTTP to the county platform, built for village links: persistent connections, gzip bodies,
+timeouts, and retries with exponential backoff and jitter.
+
+Two layers of retry: urllib3's :class:`Retry` handles refused connections and 502/503/504
+answers (honouring ``Retry-After``); around it, :meth:`Transport.request` retries what urllib3
+cannot see — a response cut off mid-body, a read timeout. Every request the client retries is
+idempotent by construction (pushes carry their batch id, chunks their offset), so a retry never
+applies anything twice.
+
+``verify=`` is passed on every request: ``requests`` ignores ``Session.verify`` when
+``REQUESTS_CA_BUNDLE`` is set in the environment, which would silently swap the county's CA.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .. import protocol
+
+USER_AGENT = "Gridroom/0.1 (+sync protocol 1)"
+
+
+class TransportError(Exception):
+    """A request that did not succeed, in plain words.
+
+    ``code`` is the server's error code (see ``protocol.ERRORS``) or ``offline`` / ``timeout``
+    / ``tls`` / ``bad_response`` for failures on the way; ``reached`` says whether the server
+    answered at all (the device is online but something is wrong).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        reached: bool = False,
+        body: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.reached = reached
+        self.body = dict(body or {})
+        self.retry_after = retry_after
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    #: the device's clock when the request was sent and when the answer came (for the offset)
+    sent_at: int
+    received_at: int
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise TransportError(
+                "bad_response", f"The server's answer is not valid JSON ({exc}).", reached=True
+            ) from None
+
+
+class Transport:
+    """One persistent HTTP session with the county; close it with :meth:`close`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ca_file: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        attempts: int = 5,
+        backoff: float = 0.5,
+        backoff_max: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        wall: Callable[[], int] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"the server URL must start with https:// (got {base_url!r})")
+        self.base_url = base_url.rstrip("/")
+        self.verify: bool | str = ca_file or True
+        self.timeout = (connect_timeout, read_timeout)
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        self._wall = wall or (lambda: time.time_ns() // 1_000_000)
+        self._rng = rng or random.Random()
+        self.session = requests.Session()
+        retry = Retry(
+            total=3,
+            connect=3,
+            read=0,  # a body cut short is retried by request(), which sees it
+            status=2,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=None,  # every method we send is idempotent (see module doc)
+            backoff_factor=backoff,
+            backoff_jitter=backoff,
+            backoff_max=backoff_max,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=4)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update(
+            {
+                "User-Agent": USER_AGENT,
+                "Accept-Encoding": "gzip",
+                protocol.PROTOCOL_HEADER: str(protocol.PROTOCOL_VERSION),
+            }
+        )
+        #: Counters for the sync report: requests answered, bytes on the wire each way.
+        self.round_trips = 0
+        self.bytes_up = 0
+        self.bytes_down = 0
+        self.retries = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        ok: tuple[int, ...] = (200,),
+        retry: bool = True,
+    ) -> Reply:
+        """Send one request (retrying breaks with backoff and jitter); raise TransportError
+        unless the status is in ``ok``."""
+        send_headers = dict(headers or {})
+        body = data
+        if json_body is not None:
+            body, extra = protocol.encode_body(json_body)
+            send_headers.update(extra)
+        if token:
+            send_headers["Authorization"] = f"Bearer {token}"
+        url = self.base_url + path
+        last: TransportError | None = None
+        for attempt in range(self.attempts if retry else 1):
+            if attempt:
+                self.retries += 1
+                self._sleep(self._delay(attempt, last))
+            sent_at = self._wall()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=send_headers,
+                    params=params,
+                    timeout=self.timeout,
+                    verify=self.verify,
+                    allow_redirects=False,
+                )
+                content = response.content  # reads the whole body: a cut shows up here
+            except requests.exceptions.SSLError as exc:
+                raise TransportError(
+                    "tls",
+                    f"The server's certificate was not accepted ({_short(exc)}). Check the "
+                    "server address and the CA certificate setting.",
+                ) from None
+            except requests.exceptions.Timeout as exc:
+                last = TransportError(
+                    "timeout", f"The server did not answer in time ({_short(exc)})."
+                )
+                continue
+            except (
+                requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
+                last = TransportError("offline", f"Cannot reach the server ({_short(exc)}).")
+                continue
+            received_at = self._wall()
+            if not _complete(response, content):
+                # Headers or body cut short on the way (the link dropped mid-answer).
+                last = TransportError("offline", "The server's answer was cut off on the way.")
+                continue
+            self.round_trips += 1
+            self.bytes_up += len(body or b"") + _header_bytes(send_headers)
+            self.bytes_down += _wire_bytes(response, content)
+            reply = Reply(response.status_code, response.headers, content, sent_at, received_at)
+            if response.status_code in ok:
+                return reply
+            if 300 <= response.status_code < 400:
+                where = response.headers.get("Location", "another address")
+                raise TransportError(
+                    "bad_response",
+                    f"The server sends us to {where}: set the server address to that.",
+                    status=response.status_code,
+                    reached=True,
+                )
+            error = _error(reply)
+            if error.code in ("server_error", "unavailable") or response.status_code >= 500:
+                last = error
+                continue
+            raise error
+        assert last is not None
+        raise last
+
+    def _delay(self, attempt: int, last: TransportError | None) -> float:
+        """Exponential backoff with full jitter; a server's Retry-After wins when longer."""
+        cap = min(self.backoff_max, self.backoff * (2 ** (attempt - 1)))
+        delay = self._rng.uniform(0, cap)
+        if last is not None and last.retry_after:
+            delay = max(delay, min(last.retry_after, self.backoff_max))
+        return delay
+
+    def get_json(self, path: str, *, token: str | None = None, **kw: Any) -> Any:
+        return self.request("GET", path, token=token, **kw).json()
+
+    def post_json(self, path: str, body: Any, *, token: str | None = None, **kw: Any) -> Reply:
+        return self.request("POST", path, token=token, json_body=body, **kw)
+
+
+def _complete(response: requests.Response, content: bytes) -> bool:
+    """Whether an answer arrived whole: our server always frames its answers (Content-Length
+    or chunked), and a JSON answer must parse. urllib3 enforces the length it was told; a cut
+    inside the headers leaves it nothing to enforce, which this catches."""
+    headers = response.headers
+    if "content-length" not in headers and "chunked" not in headers.get("transfer-encoding", ""):
+        return False
+    if headers.get("content-type", "").startswith("application/json"):
+        try:
+            json.loads(content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return False
+    return True
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:197] + "…"
+
+
+def _header_bytes(headers: Mapping[str, str]) -> int:
+    return sum(len(k) + len(v) + 4 for k, v in headers.items()) + 40
+
+
+def _wire_bytes(response: requests.Response, content: bytes) -> int:
+    """Bytes the answer took on the wire (compressed), where urllib3 can tell."""
+    raw = response.raw
+    tell = getattr(raw, "tell", None)
+    try:
+        n = int(tell()) if tell is not None else 0
+    except (OSError, ValueError, TypeError):
+        n = 0
+    return (n or len(content)) + sum(len(k) + len(v) + 4 for k, v in response.headers.items())
+
+
+def _error(reply: Reply) -> TransportError:
+    """The server's error body as a TransportError (plain words from the server)."""
+    try:
+        body = json.loads(reply.content.decode("utf-8"))
+        err = body.get("error") if isinstance(body, dict) else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        err = None
+    if isinstance(err, dict) and isinstance(err.get("message"), str):
+        code = str(err.get("code") or "bad_response")
+        message = err["message"]
+    else:
+        code = "bad_response"
+        message = f"The server answered HTTP {reply.status} without an explanation."
+        err = {}
+    retry_after = None
+    header = reply.headers.get("Retry-After")
+    if header and header.strip().isdigit():
+        retry_after = float(header)
+    return TransportError(
+        code, message, status=reply.status, reached=True, body=err, retry_after=retry_after
+    )

@@ -1,0 +1,214 @@
+"""``gridroom-county``: set up, serve and administer the reference county platform.
+
+    gridroom-county init  --db county.sqlite --county 330825      load a county, print accounts
+    gridroom-county serve --db county.sqlite --host 127.0.0.1 --port 8765
+    gridroom-county user add|disable|enable|reset-password|list --db … --login …
+
+``--db`` is a file path (SQLite) or a ``postgresql://`` URL; both run the same code.
+Exit codes: 0 done, 2 bad arguments or input, 3 storage problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..model.records import Role
+from .db import Database, DatabaseError, is_postgres
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        required=True,
+        help="the county database: a file path (SQLite) or postgresql://user@host/dbname",
+    )
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline().rstrip("\n")
+        if not line:
+            raise ValueError("no password on standard input")
+        return line
+    return None
+
+
+def _open(url: str) -> Database:
+    if not is_postgres(url) and not Path(url).exists():
+        raise DatabaseError(f"There is no county database at {url}: run gridroom-county init.")
+    return Database(url)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .service import County
+
+    townships = None
+    if args.townships:
+        townships = [t.strip() for t in args.townships.split(",") if t.strip()]
+    with Database(args.db) as db:
+        accounts = County.initialise(db, args.county, demo_townships=townships)
+        county = County(db)
+        with db.read() as tx:
+            grids = tx.scalar("SELECT count(*) FROM grids")
+            villages = tx.scalar("SELECT count(*) FROM divisions WHERE level = 'village'")
+    if args.json:
+        print(json.dumps({"county": county.county, "accounts": accounts}, ensure_ascii=False))
+        return 0
+    print(
+        f"County {args.county} loaded into {args.db}: {villages} villages, {grids} grids "
+        "(grids, staff and accounts are synthetic)."
+    )
+    print("Demo accounts — the passwords are shown this once only; hand them out now:\n")
+    print(f"{'login':<22} {'password':<16} {'role':<13} {'township':<10} grids")
+    for a in accounts:
+        print(
+            f"{a['login']:<22} {a['password']:<16} {a['role']:<13} {a['township'] or '-':<10} "
+            f"{','.join(a['grids'])}"
+        )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    db = _open(args.db)
+    db.close()
+    app = create_app(args.db)
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        sock.close()
+        print(
+            f"gridroom-county serve: cannot listen on {args.host}:{args.port}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    # The line a supervisor (or the test fixture) waits for; the socket already queues clients.
+    print(f"gridroom-county: serving {app.state.county.county} at http://{host}:{port}", flush=True)
+    config = uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        timeout_keep_alive=30,
+        server_header=False,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from .service import County
+
+    with _open(args.db) as db:
+        county = County(db)
+        if args.action == "add":
+            grids = [g.strip() for g in (args.grids or "").split(",") if g.strip()]
+            account, password = county.add_user(
+                args.login,
+                name=args.name or args.login,
+                role=Role(args.role),
+                township=args.township,
+                department=args.department,
+                grids=grids,
+                password=_password(args),
+            )
+            print(f"Added {account.login} ({account.role.value}). Password: {password}")
+        elif args.action in ("disable", "enable"):
+            account = county.set_disabled(args.login, args.action == "disable")
+            state = "disabled; its tokens are revoked" if account.disabled else "enabled"
+            print(f"{account.login} is {state}.")
+        elif args.action == "reset-password":
+            password = county.reset_password(args.login, _password(args))
+            print(f"New password for {args.login}: {password} (its tokens are revoked)")
+        elif args.action == "list":
+            for a in county.users():
+                flag = " (disabled)" if a.disabled else ""
+                print(
+                    f"{a.login:<22} {a.role.value:<13} {a.township_code or '-':<10} "
+                    f"{','.join(a.grid_codes)}{flag}"
+                )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gridroom-county", description="Gridroom reference county platform"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init", help="load a county from the real division codes")
+    _db_arg(p)
+    p.add_argument("--county", required=True, help="county code, e.g. 330825 (龙游县)")
+    p.add_argument(
+        "--townships",
+        help="create demo accounts only for these townships (comma-separated; default all)",
+    )
+    p.add_argument("--json", action="store_true", help="print the accounts as JSON")
+    p.set_defaults(run=cmd_init)
+
+    p = sub.add_parser("serve", help="serve the sync API over HTTP")
+    _db_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    p.add_argument(
+        "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
+    )
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("user", help="add, disable, enable, reset or list accounts")
+    p.add_argument("action", choices=("add", "disable", "enable", "reset-password", "list"))
+    _db_arg(p)
+    p.add_argument("--login", help="account name")
+    p.add_argument("--name", help="display name (add)")
+    p.add_argument("--role", choices=[r.value for r in Role], help="role (add)")
+    p.add_argument("--township", help="township code (add; omit for county-level accounts)")
+    p.add_argument("--department", help="department code (add, department accounts)")
+    p.add_argument("--grids", help="grid codes, comma-separated (add, grid workers)")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    p.set_defaults(run=cmd_user)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    if args.command == "user" and args.action != "list" and not args.login:
+        parser.error("--login is required")
+    if args.command == "user" and args.action == "add" and not args.role:
+        parser.error("--role is required to add an account")
+    try:
+        return int(args.run(args) or 0)
+    except (ValueError, KeyError) as exc:
+        print(f"gridroom-county {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseError as exc:
+        print(f"gridroom-county {args.command}: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

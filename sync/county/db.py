@@ -1,0 +1,467 @@
+"""The county platform's storage: one code path for SQLite and PostgreSQL.
+
+Every query is written once, in the SQL both engines share (``?`` placeholders, ``ON CONFLICT``
+upserts, ``RETURNING``); :class:`Database` translates placeholders for psycopg and picks the two
+or three DDL words that differ. Writers serialise on one counter row (``UPDATE counters``) taken
+first in every write transaction, so change sequence numbers commit in order on PostgreSQL as
+they do on SQLite, and a pull never skips a change that commits late.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SQLITE_BUSY_MS = 30_000
+
+
+class DatabaseError(Exception):
+    """A storage problem the operator can act on (cannot open, newer schema …)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sql: str
+
+
+# Types are spelled per engine through {blob} and {text}; everything else is shared.
+_SCHEMA_1 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+CREATE TABLE divisions (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    parent_code TEXT,
+    level TEXT NOT NULL
+);
+CREATE INDEX divisions_parent ON divisions(parent_code);
+CREATE TABLE grids (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    village_code TEXT NOT NULL,
+    township_code TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    households BIGINT NOT NULL,
+    population BIGINT NOT NULL,
+    dedicated_to TEXT
+);
+CREATE INDEX grids_township ON grids(township_code);
+CREATE TABLE departments (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+CREATE TABLE staff (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    grid_code TEXT,
+    department_code TEXT,
+    township_code TEXT
+);
+CREATE INDEX staff_township ON staff(township_code);
+CREATE TABLE categories (
+    code TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    login TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    township_code TEXT,
+    department_code TEXT,
+    grid_codes TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    disabled BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX accounts_township ON accounts(township_code);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    township_code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    enrolled_by TEXT NOT NULL,
+    enrolled_at BIGINT NOT NULL,
+    last_seen BIGINT NOT NULL
+);
+CREATE TABLE device_accounts (
+    device_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    first_at BIGINT NOT NULL,
+    PRIMARY KEY (device_id, account_id)
+);
+CREATE TABLE tokens (
+    hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_used BIGINT NOT NULL,
+    revoked BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX tokens_account ON tokens(account_id);
+CREATE TABLE throttle (
+    key TEXT PRIMARY KEY,
+    failures BIGINT NOT NULL,
+    window_start BIGINT NOT NULL,
+    blocked_until BIGINT NOT NULL
+);
+CREATE TABLE cases (
+    id TEXT PRIMARY KEY,
+    county_code TEXT NOT NULL,
+    township_code TEXT NOT NULL,
+    village_code TEXT,
+    grid_code TEXT,
+    case_no TEXT NOT NULL,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,
+    level BIGINT NOT NULL,
+    conflicts BIGINT NOT NULL,
+    reported_at BIGINT NOT NULL,
+    updated_seq BIGINT NOT NULL
+);
+CREATE INDEX cases_township ON cases(township_code, village_code);
+CREATE TABLE case_keys (
+    case_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (case_id, key)
+);
+CREATE INDEX case_keys_key ON case_keys(key, case_id);
+CREATE TABLE entries (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    hlc TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    h BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
+    received_at BIGINT NOT NULL
+);
+CREATE INDEX entries_case ON entries(case_id);
+CREATE TABLE attachments (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    entry_id TEXT,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    mime TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL
+);
+CREATE INDEX attachments_case ON attachments(case_id);
+CREATE INDEX attachments_sha ON attachments(sha256);
+CREATE TABLE visits (
+    id TEXT PRIMARY KEY,
+    grid_code TEXT NOT NULL,
+    township_code TEXT NOT NULL,
+    staff_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    household TEXT NOT NULL,
+    content TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL
+);
+CREATE TABLE blobs (
+    sha256 TEXT PRIMARY KEY,
+    size BIGINT NOT NULL,
+    received BIGINT NOT NULL,
+    complete BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE blob_chunks (
+    sha256 TEXT NOT NULL,
+    pos BIGINT NOT NULL,
+    data {blob} NOT NULL,
+    PRIMARY KEY (sha256, pos)
+);
+CREATE TABLE changes (
+    seq BIGINT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    origin TEXT NOT NULL
+);
+CREATE TABLE change_keys (
+    key TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    PRIMARY KEY (key, seq)
+);
+CREATE TABLE batches (
+    device_id TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (device_id, batch_id)
+);
+"""
+
+MIGRATIONS = [Migration("0001_initial", _SCHEMA_1)]
+
+_TYPES = {
+    "sqlite": {"blob": "BLOB"},
+    "postgresql": {"blob": "BYTEA"},
+}
+
+
+def _split(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+class Tx:
+    """One transaction: run SQL written with ``?`` placeholders on either engine."""
+
+    def __init__(self, conn: Any, dialect: str) -> None:
+        self._conn = conn
+        self.dialect = dialect
+
+    def _sql(self, sql: str) -> str:
+        if self.dialect == "postgresql":
+            # psycopg uses %s; a literal % must be doubled first.
+            return sql.replace("%", "%%").replace("?", "%s")
+        return sql
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(self._sql(sql), tuple(args))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            with self._conn.cursor() as cur:
+                cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+        else:
+            self._conn.executemany(sql, [tuple(r) for r in rows])
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.execute(sql, args).fetchall()]
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self.execute(sql, args).fetchone()
+        return None if row is None else tuple(row)
+
+    def scalar(self, sql: str, args: Sequence[Any] = (), default: Any = None) -> Any:
+        row = self.one(sql, args)
+        return default if row is None or row[0] is None else row[0]
+
+    def marks(self, n: int) -> str:
+        """``?, ?, …`` for an IN list of ``n`` values."""
+        return ", ".join("?" * n)
+
+    def next_seq(self, n: int = 1) -> int:
+        """Reserve ``n`` change sequence numbers; returns the first."""
+        top = int(
+            self.scalar(
+                "UPDATE counters SET value = value + ? WHERE name = 'seq' RETURNING value", [n]
+            )
+        )
+        return top - n + 1
+
+    def bump(self, name: str) -> int:
+        return int(
+            self.scalar(
+                "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) "
+                "DO UPDATE SET value = counters.value + 1 RETURNING value",
+                [name],
+            )
+        )
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        value = self.scalar("SELECT value FROM meta WHERE key = ?", [key])
+        return default if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+
+class Database:
+    """A small connection pool over SQLite (a file path) or PostgreSQL (a ``postgresql://`` URL).
+
+    ``write()`` transactions take the writers' lock first; ``read()`` transactions see one
+    consistent snapshot. Close the pool with :meth:`close`.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = url
+        if url.startswith(("postgresql://", "postgres://")):
+            self.dialect = "postgresql"
+            try:
+                import psycopg  # noqa: F401  (imported here: SQLite-only installs lack it)
+            except ImportError as exc:  # pragma: no cover - depends on the installation
+                raise DatabaseError(
+                    "PostgreSQL needs the psycopg package: pip install 'psycopg[binary]'"
+                ) from exc
+        else:
+            self.dialect = "sqlite"
+            self.path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+        self._pool: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        self._size = pool_size
+        self._closed = False
+
+    # -- connections ------------------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        if self.dialect == "postgresql":
+            import psycopg
+
+            try:
+                return psycopg.connect(self.url, autocommit=True)
+            except psycopg.Error as exc:
+                raise DatabaseError(f"Cannot connect to PostgreSQL: {exc}".strip()) from exc
+        try:
+            conn = sqlite3.connect(
+                str(self.path),
+                isolation_level=None,
+                timeout=SQLITE_BUSY_MS / 1000,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"Cannot open {self.path}: {exc}") from exc
+        conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    @contextlib.contextmanager
+    def _conn(self) -> Iterator[Any]:
+        if self._closed:
+            raise DatabaseError("the database pool is closed")
+        try:
+            conn = self._pool.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                grow = len(self._all) < self._size
+            if grow:
+                conn = self._connect()
+                with self._lock:
+                    self._all.append(conn)
+            else:
+                conn = self._pool.get(timeout=60)
+        try:
+            yield conn
+        finally:
+            self._pool.put(conn)
+
+    @contextlib.contextmanager
+    def write(self, *, ordered: bool = True) -> Iterator[Tx]:
+        """A write transaction. ``ordered`` ones (anything that may write changes) lock the
+        counter row first: sequence numbers then commit in the order they were taken (a pull
+        never passes a change that commits a moment later), and every writer takes its locks
+        in the same order, so two pushes cannot deadlock."""
+        with self._conn() as conn:
+            conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            try:
+                tx = Tx(conn, self.dialect)
+                if ordered:
+                    tx.execute("UPDATE counters SET value = value WHERE name = 'seq'")
+                yield tx
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A read transaction over one consistent snapshot."""
+        with self._conn() as conn:
+            conn.execute(
+                "BEGIN"
+                if self.dialect == "sqlite"
+                else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+            )
+            try:
+                yield Tx(conn, self.dialect)
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ------------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self._conn() as conn:
+            tx = Tx(conn, self.dialect)
+            if self.dialect == "sqlite":
+                exists = tx.scalar(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+                )
+            else:
+                exists = tx.scalar(
+                    "SELECT count(*) FROM information_schema.tables "
+                    "WHERE table_schema = current_schema() AND table_name = 'meta'"
+                )
+            if not exists:
+                return 0
+            return int(tx.scalar("SELECT value FROM meta WHERE key = 'schema'", default=0))
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations, each in one transaction; refuse a newer schema."""
+        version = self.schema_version()
+        if version > len(MIGRATIONS):
+            raise DatabaseError(
+                f"This county database has schema {version}; this gridroom-county knows "
+                f"{len(MIGRATIONS)}. Update gridroom-county; nothing was changed."
+            )
+        applied = []
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._conn() as conn:
+                conn.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+                try:
+                    tx = Tx(conn, self.dialect)
+                    for statement in _split(migration.sql.format(**_TYPES[self.dialect])):
+                        tx.execute(statement)
+                    if number == 1:
+                        tx.execute("INSERT INTO counters (name, value) VALUES ('seq', 0)")
+                    tx.set_meta("schema", str(number))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        conn.execute("ROLLBACK")
+                    raise
+            applied.append(migration.name)
+        return applied
+
+
+def is_postgres(url: str) -> bool:
+    return bool(re.match(r"^postgres(ql)?://", url))

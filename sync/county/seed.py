@@ -1,0 +1,31 @@
+"""Reference data for a county loaded from the real divisions.
+
+Townships and villages are real (``sync.model.divisions``); the grids, their teams and the 1+N
+departments on top of them come from the demo generator (``sync.demo.places``) with its default
+seed, so the county's grids are exactly those of ``gridroom demo`` for the same township: a demo
+desktop and a demo county describe one world.
+"""
+
+from __future__ import annotations
+
+from ..demo.places import World, build_world
+from ..model import divisions as division_data
+from ..model.records import Division, DivisionLevel
+
+#: The demo generator's default seed (``gridroom demo`` uses it unless told otherwise).
+DEMO_SEED = 1
+
+
+def county_divisions(county: str) -> list[Division]:
+    """The county, its townships and villages (plus the city above), from the real data."""
+    found = division_data.by_code().get(county)
+    if found is None or found.level != DivisionLevel.COUNTY:
+        raise ValueError(f"{county} is not a county of 衢州市 in the bundled division codes")
+    return division_data.scope_divisions(county)
+
+
+def county_world(county: str, seed: int = DEMO_SEED) -> tuple[list[Division], World]:
+    """The county's divisions and its synthetic world (grids, staff, departments)."""
+    divisions = county_divisions(county)
+    scope = division_data.by_code()[county]
+    return divisions, build_world(seed, scope, divisions)

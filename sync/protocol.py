@@ -1,0 +1,627 @@
+"""The sync protocol's wire format: one module that the client and the county both import.
+
+Everything that crosses the wire is JSON (UTF-8, gzip'd when large) built and checked here:
+timeline entries, attachment metadata, visits, reference data, error bodies, checksums and the
+clock arithmetic. The normative description is ``docs/sync-protocol.md``; this module is its
+executable half. It imports nothing beyond the standard library and ``sync.model``, so a thin
+client (or another team's adapter) can reuse it without the server's dependencies.
+
+Validation raises :class:`WireError` with a stable ``code`` and a plain-English message; the
+county turns one bad item into a per-item rejection (quarantined on the device) rather than
+failing the whole request.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .model.clock import HlcStamp, Millis
+from .model.records import (
+    Action,
+    Actor,
+    Attachment,
+    Department,
+    Entry,
+    Grid,
+    GridKind,
+    Role,
+    Staff,
+    StaffRole,
+    Visit,
+)
+from .model.taxonomy import Category, Deadline, Taxonomy
+
+# -- versions and headers ----------------------------------------------------------------------
+
+#: The protocol version this build speaks. Bumped only for incompatible changes; additive
+#: changes (new optional fields, new endpoints) keep the number and rely on must-ignore.
+PROTOCOL_VERSION = 1
+#: Versions a server of this build accepts.
+SUPPORTED_VERSIONS = (1,)
+#: Request and response header carrying the protocol version.
+PROTOCOL_HEADER = "Gridroom-Protocol"
+#: Request header carrying a push's idempotency key (the batch id).
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: Media type of every JSON body.
+JSON_TYPE = "application/json"
+#: Media type of attachment bytes.
+BLOB_TYPE = "application/octet-stream"
+
+# -- endpoints ---------------------------------------------------------------------------------
+
+HEALTH = "/v1/health"
+LOGIN = "/v1/login"
+LOGOUT = "/v1/logout"
+SESSION = "/v1/session"
+SYNC = "/v1/sync"
+REFERENCE = "/v1/reference"
+SNAPSHOT = "/v1/snapshot"
+BLOB = "/v1/blobs/{sha256}"
+BLOB_STATUS = "/v1/blobs/{sha256}/status"
+
+#: Every endpoint of the protocol as (method, path); docs/sync-protocol.md documents each.
+ENDPOINTS = (
+    ("GET", HEALTH),
+    ("POST", LOGIN),
+    ("POST", LOGOUT),
+    ("GET", SESSION),
+    ("POST", SYNC),
+    ("GET", REFERENCE),
+    ("POST", SNAPSHOT),
+    ("GET", BLOB_STATUS),
+    ("PUT", BLOB),
+    ("GET", BLOB),
+)
+
+# -- limits ------------------------------------------------------------------------------------
+
+#: Uncompressed JSON bytes a client puts in one push batch. Timeline JSON gzips about 7:1, so
+#: this is ~18 kB on the wire: under 3 s of a 64 kbit/s village uplink, short enough to get
+#: through between two drops of a 2G link, long enough that the round trip (0.3–1 s) is not
+#: most of the time.
+BATCH_BYTES = 128_000
+#: Uncompressed JSON bytes a client asks for per pull page (the server caps it at PAGE_MAX):
+#: ~37 kB gzip'd, about 2–3 s of a 128 kbit/s downlink.
+PAGE_BYTES = 256_000
+PAGE_MAX = 1_000_000
+#: Attachment chunk size: 32 KiB is about 4 s at 64 kbit/s.
+CHUNK_BYTES = 32 * 1024
+#: Largest chunk the server accepts in one request.
+CHUNK_MAX = 1024 * 1024
+#: Largest attachment accepted (a phone photo is 1–8 MB).
+ATTACHMENT_MAX = 50 * 1024 * 1024
+#: Largest request body the server accepts, compressed and after decompression.
+BODY_MAX = 8 * 1024 * 1024
+BODY_MAX_DECOMPRESSED = 16 * 1024 * 1024
+#: Largest JSON payload of one timeline entry.
+PAYLOAD_MAX = 64 * 1024
+#: Items in one push request.
+PUSH_ITEMS_MAX = 2_000
+#: How far in the future (by the server's clock) a stamp may be before the server clamps it.
+MAX_FUTURE_MS = 60_000
+#: A measured offset smaller than this is noise (round-trip jitter): the device keeps its clock.
+OFFSET_NOISE_MS = 2_000
+#: Bodies smaller than this are sent uncompressed (gzip's header would cost more than it saves).
+GZIP_MIN = 1_000
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    """A request-level error: its HTTP status, whether retrying the same request may help."""
+
+    code: str
+    status: int
+    retry: bool
+    meaning: str
+
+
+#: Request-level errors (the whole request failed). Per-item rejections use REJECT_CODES.
+ERRORS: dict[str, ErrorKind] = {
+    e.code: e
+    for e in (
+        ErrorKind("bad_request", 400, False, "the body is not what this endpoint expects"),
+        ErrorKind("unauthorized", 401, False, "no token, or the token is unknown or revoked"),
+        ErrorKind("bad_credentials", 401, False, "wrong account name or password"),
+        ErrorKind("account_disabled", 403, False, "the account has been disabled"),
+        ErrorKind("forbidden", 403, False, "the account's role may not do this"),
+        ErrorKind("out_of_scope", 403, False, "the record is outside the device's scope"),
+        ErrorKind("wrong_device", 403, False, "the device is enrolled to another township"),
+        ErrorKind("not_found", 404, False, "no such record, or not visible in this scope"),
+        ErrorKind(
+            "offset_mismatch",
+            409,
+            False,
+            "an attachment chunk does not start where the "
+            "server's copy ends; the body says where to resume",
+        ),
+        ErrorKind("id_clash", 409, False, "an id already names a different record"),
+        ErrorKind("too_large", 413, False, "the body or attachment exceeds the limits"),
+        ErrorKind("bad_checksum", 422, False, "an uploaded attachment does not match its sha256"),
+        ErrorKind(
+            "protocol_version",
+            426,
+            False,
+            "the client speaks a protocol version this server does not",
+        ),
+        ErrorKind("throttled", 429, True, "too many failed logins; wait Retry-After seconds"),
+        ErrorKind("server_error", 500, True, "a fault on the server; retry later"),
+        ErrorKind("unavailable", 503, True, "the server is busy or starting; retry later"),
+    )
+}
+
+#: Per-item rejection codes in a push result: the item is quarantined on the device.
+REJECT_CODES: dict[str, str] = {
+    "malformed": "the item is not well-formed (a field is missing or of the wrong type)",
+    "unknown_actor": "the entry names an account the county does not know",
+    "actor_disabled": "the entry's account has been disabled",
+    "role_mismatch": "the entry claims a role its account does not have",
+    "role_not_allowed": "the account's role may not take this action",
+    "actor_not_on_device": "the account never signed in on the pushing device",
+    "out_of_scope": "the case or place is outside the account's or device's scope",
+    "unknown_case": "the county has no such case (its report was not accepted)",
+    "unknown_place": "the grid, village or township is unknown or inconsistent",
+    "invalid": "the report cannot open a case (no title, unknown category …)",
+    "id_clash": "the id already names a different record",
+}
+
+
+class WireError(ValueError):
+    """A body or item that does not follow the protocol; ``str()`` is a plain sentence."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The JSON body of every non-2xx response."""
+    kind = ERRORS.get(code)
+    body: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "retry": bool(kind.retry) if kind else False,
+    }
+    body.update(extra)
+    return {"error": body}
+
+
+# -- bodies ------------------------------------------------------------------------------------
+
+
+def dumps(value: Any) -> bytes:
+    """Canonical compact JSON (UTF-8, Chinese kept as is: 3 bytes a character, not 6)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def json_size(value: Any) -> int:
+    return len(dumps(value))
+
+
+def encode_body(value: Any) -> tuple[bytes, dict[str, str]]:
+    """A JSON request body, gzip'd when that saves bytes, and the headers that describe it."""
+    raw = dumps(value)
+    headers = {"Content-Type": JSON_TYPE}
+    if len(raw) >= GZIP_MIN:
+        raw = gzip.compress(raw, compresslevel=6, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return raw, headers
+
+
+def gunzip(data: bytes, limit: int = BODY_MAX_DECOMPRESSED) -> bytes:
+    """Decompress a gzip body, refusing one that inflates past ``limit`` (a zip bomb)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise WireError("bad_request", f"the gzip body is damaged ({exc})") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise WireError("too_large", f"the body inflates past {limit:,} bytes")
+    return out
+
+
+def decode_json(data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WireError("bad_request", f"the body is not valid JSON ({exc})") from None
+
+
+# -- field checks ------------------------------------------------------------------------------
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_HLC = re.compile(r"^\d{13}\.\d{4,}\.[A-Za-z0-9_-]{1,32}$")
+_MILLIS_MAX = 2**53
+
+
+def _req(d: Mapping[str, Any], key: str, what: str) -> Any:
+    if not isinstance(d, Mapping):
+        raise WireError("malformed", f"a {what} must be a JSON object")
+    if key not in d or d[key] is None:
+        raise WireError("malformed", f"a {what} needs {key!r}")
+    return d[key]
+
+
+def _str(d: Mapping[str, Any], key: str, what: str, *, max_len: int = 10_000) -> str:
+    value = _req(d, key, what)
+    if not isinstance(value, str):
+        raise WireError("malformed", f"{what} {key!r} must be text")
+    if len(value) > max_len:
+        raise WireError("malformed", f"{what} {key!r} is longer than {max_len} characters")
+    return value
+
+
+def _opt_str(d: Mapping[str, Any], key: str, what: str, *, max_len: int = 10_000) -> str | None:
+    if d.get(key) is None:
+        return None
+    return _str(d, key, what, max_len=max_len)
+
+
+def _id(d: Mapping[str, Any], key: str, what: str) -> str:
+    value = _str(d, key, what, max_len=64)
+    if not _ID.match(value):
+        raise WireError("malformed", f"{what} {key!r} is not a valid id: {value!r}")
+    return value
+
+
+def _millis(d: Mapping[str, Any], key: str, what: str) -> Millis:
+    value = _req(d, key, what)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _MILLIS_MAX:
+        raise WireError("malformed", f"{what} {key!r} must be milliseconds since 1970 (UTC)")
+    return value
+
+
+def _int(d: Mapping[str, Any], key: str, what: str, *, lo: int = 0, hi: int = 2**62) -> int:
+    value = _req(d, key, what)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise WireError("malformed", f"{what} {key!r} must be a whole number {lo}–{hi}")
+    return value
+
+
+def _enum(enum: Any, d: Mapping[str, Any], key: str, what: str) -> Any:
+    value = _req(d, key, what)
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise WireError(
+            "malformed", f"{what} {key!r} is {value!r}; expected one of {allowed}"
+        ) from None
+
+
+def check_sha256(value: str) -> str:
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise WireError("malformed", "a sha256 is 64 lowercase hexadecimal digits")
+    return value
+
+
+def check_hlc(value: Any) -> str:
+    if not isinstance(value, str) or not _HLC.match(value):
+        raise WireError("malformed", f"{value!r} is not a hybrid-clock stamp (wall.counter.device)")
+    return value
+
+
+# -- timeline entries --------------------------------------------------------------------------
+
+
+def entry_to_wire(e: Entry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "case_id": e.case_id,
+        "action": e.action.value,
+        "actor_id": e.actor_id,
+        "role": e.role.value,
+        "at": e.at,
+        "hlc": e.hlc,
+        "payload": e.payload,
+    }
+
+
+def entry_from_wire(d: Mapping[str, Any]) -> Entry:
+    what = "timeline entry"
+    payload = d.get("payload", {}) if isinstance(d, Mapping) else None
+    if not isinstance(payload, dict):
+        raise WireError("malformed", "a timeline entry's payload must be a JSON object")
+    if json_size(payload) > PAYLOAD_MAX:
+        raise WireError("malformed", f"a timeline entry's payload exceeds {PAYLOAD_MAX:,} bytes")
+    return Entry(
+        id=_id(d, "id", what),
+        case_id=_id(d, "case_id", what),
+        action=_enum(Action, d, "action", what),
+        actor_id=_id(d, "actor_id", what),
+        role=_enum(Role, d, "role", what),
+        at=_millis(d, "at", what),
+        hlc=check_hlc(_req(d, "hlc", what)),
+        payload=payload,
+    )
+
+
+def same_entry(a: Entry, b: Entry) -> bool:
+    """Whether two entries with one id are the same record (a replay) or a clash."""
+    return entry_to_wire(a) == entry_to_wire(b)
+
+
+# -- attachments and visits --------------------------------------------------------------------
+
+
+def attachment_to_wire(a: Attachment) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "case_id": a.case_id,
+        "entry_id": a.entry_id,
+        "sha256": a.sha256,
+        "name": a.name,
+        "mime": a.mime,
+        "size": a.size,
+        "created_at": a.created_at,
+    }
+
+
+def attachment_from_wire(d: Mapping[str, Any]) -> Attachment:
+    what = "attachment"
+    entry_id = d.get("entry_id") if isinstance(d, Mapping) else None
+    if entry_id is not None:
+        entry_id = _id(d, "entry_id", what)
+    return Attachment(
+        id=_id(d, "id", what),
+        case_id=_id(d, "case_id", what),
+        sha256=check_sha256(_req(d, "sha256", what)),
+        name=_str(d, "name", what, max_len=255),
+        mime=_str(d, "mime", what, max_len=100),
+        size=_int(d, "size", what, hi=ATTACHMENT_MAX),
+        created_at=_millis(d, "created_at", what),
+        entry_id=entry_id,
+    )
+
+
+def visit_to_wire(v: Visit) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "grid_id": v.grid_id,
+        "staff_id": v.staff_id,
+        "kind": v.kind,
+        "at": v.at,
+        "household": v.household,
+        "content": v.content,
+    }
+
+
+def visit_from_wire(d: Mapping[str, Any]) -> Visit:
+    what = "visit"
+    kind = _str(d, "kind", what, max_len=10)
+    if kind not in ("visit", "patrol"):
+        raise WireError("malformed", f"a visit's kind is 'visit' or 'patrol', not {kind!r}")
+    return Visit(
+        id=_id(d, "id", what),
+        grid_id=_id(d, "grid_id", what),
+        staff_id=_str(d, "staff_id", what, max_len=64),
+        kind=kind,
+        at=_millis(d, "at", what),
+        household=str(d.get("household") or "")[:200],
+        content=_str(d, "content", what, max_len=20_000),
+    )
+
+
+# -- reference data (county → device) ----------------------------------------------------------
+
+
+def grid_to_wire(g: Grid) -> dict[str, Any]:
+    return {
+        "code": g.code,
+        "name": g.name,
+        "village_code": g.village_code,
+        "kind": g.kind.value,
+        "households": g.households,
+        "population": g.population,
+        "dedicated_to": g.dedicated_to,
+    }
+
+
+def grid_from_wire(d: Mapping[str, Any]) -> Grid:
+    what = "grid"
+    code = _str(d, "code", what, max_len=32)
+    return Grid(
+        id=code,
+        code=code,
+        name=_str(d, "name", what, max_len=100),
+        village_code=_str(d, "village_code", what, max_len=32),
+        kind=_enum(GridKind, d, "kind", what),
+        households=_int(d, "households", what),
+        population=_int(d, "population", what),
+        dedicated_to=_opt_str(d, "dedicated_to", what, max_len=100),
+    )
+
+
+def department_to_wire(dep: Department) -> dict[str, Any]:
+    return {"code": dep.code, "name": dep.name}
+
+
+def department_from_wire(d: Mapping[str, Any]) -> Department:
+    return Department(_str(d, "code", "department", max_len=32), _str(d, "name", "department"))
+
+
+def staff_to_wire(s: Staff) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "name": s.name,
+        "role": s.role.value,
+        "phone": s.phone,
+        "grid_id": s.grid_id,
+        "department_code": s.department_code,
+    }
+
+
+def staff_from_wire(d: Mapping[str, Any]) -> Staff:
+    what = "staff member"
+    return Staff(
+        id=_id(d, "id", what),
+        name=_str(d, "name", what, max_len=100),
+        role=_enum(StaffRole, d, "role", what),
+        phone=str(d.get("phone") or ""),
+        grid_id=_opt_str(d, "grid_id", what, max_len=32),
+        department_code=_opt_str(d, "department_code", what, max_len=32),
+    )
+
+
+def account_to_wire(a: Actor) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "role": a.role.value,
+        "department_code": a.department_code,
+        "grid_ids": list(a.grid_ids),
+    }
+
+
+def account_from_wire(d: Mapping[str, Any]) -> Actor:
+    what = "account"
+    grids = d.get("grid_ids") or []
+    if not isinstance(grids, list) or not all(isinstance(g, str) for g in grids):
+        raise WireError("malformed", "an account's grid_ids must be a list of grid codes")
+    return Actor(
+        id=_id(d, "id", what),
+        name=_str(d, "name", what, max_len=100),
+        role=_enum(Role, d, "role", what),
+        department_code=_opt_str(d, "department_code", what, max_len=32),
+        grid_ids=tuple(grids),
+    )
+
+
+def _deadline_to_wire(dl: Deadline) -> dict[str, Any]:
+    return {
+        "accept_hours": dl.accept_hours,
+        "handle_days": dl.handle_days,
+        "handle_hours": dl.handle_hours,
+    }
+
+
+def _deadline_from_wire(d: Any, what: str) -> Deadline:
+    if not isinstance(d, Mapping):
+        raise WireError("malformed", f"{what} must be a JSON object")
+    try:
+        return Deadline(
+            accept_hours=_int(d, "accept_hours", what, hi=10_000),
+            handle_days=None
+            if d.get("handle_days") is None
+            else _int(d, "handle_days", what, hi=1_000),
+            handle_hours=None
+            if d.get("handle_hours") is None
+            else _int(d, "handle_hours", what, hi=100_000),
+        )
+    except ValueError as exc:
+        if isinstance(exc, WireError):
+            raise
+        raise WireError("malformed", f"{what}: {exc}") from None
+
+
+def taxonomy_to_wire(t: Taxonomy) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": c.code,
+            "name": c.name,
+            "parent": c.parent,
+            "normal": _deadline_to_wire(c.normal),
+            "urgent": _deadline_to_wire(c.urgent),
+        }
+        for c in sorted(t, key=lambda c: c.code)
+    ]
+
+
+def taxonomy_from_wire(items: Any) -> Taxonomy:
+    if not isinstance(items, list) or not items:
+        raise WireError("malformed", "the taxonomy must be a non-empty list of categories")
+    cats = []
+    for d in items:
+        code = _str(d, "code", "category", max_len=16)
+        cats.append(
+            Category(
+                code=code,
+                name=_str(d, "name", "category", max_len=100),
+                parent=_opt_str(d, "parent", "category", max_len=16),
+                normal=_deadline_from_wire(d.get("normal"), f"category {code} normal deadline"),
+                urgent=_deadline_from_wire(d.get("urgent"), f"category {code} urgent deadline"),
+            )
+        )
+    try:
+        return Taxonomy(cats)
+    except ValueError as exc:
+        raise WireError("malformed", str(exc)) from None
+
+
+# -- checksums ---------------------------------------------------------------------------------
+
+
+def item_hash(item_id: str) -> int:
+    """A record's contribution to a scope checksum: 31 bits of sha256(id).
+
+    Sums of 31-bit values fit a signed 64-bit integer for billions of records, so both SQLite
+    and PostgreSQL can keep or compute them with plain integer arithmetic.
+    """
+    return int.from_bytes(hashlib.sha256(item_id.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def checksum(ids: Iterable[str]) -> tuple[int, int]:
+    """(count, sum of item hashes) of a set of record ids: order-free and additive."""
+    n = total = 0
+    for i in ids:
+        n += 1
+        total += item_hash(i)
+    return n, total
+
+
+# -- the clock ---------------------------------------------------------------------------------
+
+
+def measured_offset(sent_at: Millis, received_at: Millis, server_time: Millis) -> int:
+    """The device clock's error, from one round trip (Cristian's algorithm): add it to the
+    device's wall clock to get the server's. Accurate to half the round trip."""
+    return server_time - (sent_at + received_at) // 2
+
+
+def clamp_stamp(
+    at: Millis, hlc: str, *, server_now: Millis, device_offset: int
+) -> tuple[Millis, str] | None:
+    """The county's correction of a stamp from the future, or None when it stands.
+
+    A stamp later than ``server_now + MAX_FUTURE_MS`` comes from a device whose clock runs
+    ahead. The county shifts it by the device's measured offset (which keeps the device's own
+    entries in their order) and never lets it pass ``server_now``; the HLC's counter and the
+    device part are kept, so ties still break the same way on every replica.
+    """
+    stamp = HlcStamp.decode(hlc)
+    limit = server_now + MAX_FUTURE_MS
+    if at <= limit and stamp.wall <= limit:
+        return None
+    new_at = at if at <= limit else min(max(at + device_offset, 0), server_now)
+    wall = (
+        stamp.wall if stamp.wall <= limit else min(max(stamp.wall + device_offset, 0), server_now)
+    )
+    return new_at, HlcStamp(wall, stamp.counter, stamp.device).encode()
+
+
+# -- scope -------------------------------------------------------------------------------------
+
+
+def county_of(code: str) -> str:
+    """The county code (6 digits) of a township, village or grid code."""
+    return code[:6]
+
+
+def township_of(code: str) -> str | None:
+    """The township code (9 digits) of a village (12) or grid (15) code."""
+    return code[:9] if len(code) >= 12 else None
+
+
+def scope_id(keys: Iterable[str]) -> str:
+    """A short name for a set of scope keys; a device that sees it change re-pulls its scope."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]

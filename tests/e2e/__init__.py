@@ -1,0 +1,1 @@
+"""End-to-end tests: real county server processes on loopback, real stores, real HTTP."""
