@@ -103,24 +103,9 @@ def load_photo(source: Path | str | bytes, name: str | None = None) -> Photo:
         path = Path(source)
         label = name or path.name
         try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise AttachmentError(
-                f"The photo {label} is no longer there (was it moved or deleted?).",
-                reason="missing",
-                name=label,
-                path=path,
-            ) from None
-        except OSError as exc:
-            raise AttachmentError(
-                f"The photo {label} cannot be read: {exc.strerror or exc}.",
-                reason="unreadable",
-                name=label,
-                path=path,
-            ) from exc
-        if size > MAX_BYTES:
-            raise _too_large(label, path)
-        try:
+            # Size first, so a huge file is refused before it is read into memory.
+            if path.stat().st_size > MAX_BYTES:
+                raise _too_large(label, path)
             data = path.read_bytes()
         except FileNotFoundError:
             raise AttachmentError(
