@@ -300,9 +300,13 @@ def ask_for_store(settings: Settings) -> Path | None:
             "(synthetic cases on real place names), or open a database file.",
         )
     )
+    sign_in = box.addButton(
+        QCoreApplication.translate("App", "Sign in to the county platform…"),
+        QMessageBox.ButtonRole.AcceptRole,
+    )
     demo = box.addButton(
         QCoreApplication.translate("App", "Open the demo township"),
-        QMessageBox.ButtonRole.AcceptRole,
+        QMessageBox.ButtonRole.ActionRole,
     )
     open_file = box.addButton(
         QCoreApplication.translate("App", "Open a database file…"),
@@ -310,6 +314,10 @@ def ask_for_store(settings: Settings) -> Path | None:
     )
     box.addButton(QCoreApplication.translate("App", "Quit"), QMessageBox.ButtonRole.RejectRole)
     box.exec()
+    if box.clickedButton() is sign_in:
+        # Enrols this computer (creating the township's store) and opens that store.
+        outcome = sign_in_dialog(settings, None)
+        return outcome.store_path if outcome is not None else None
     if box.clickedButton() is demo:
         return choose_store(parse_args(["--demo"]), settings)
     if box.clickedButton() is open_file:
@@ -323,8 +331,27 @@ def ask_for_store(settings: Settings) -> Path | None:
     return None
 
 
+def sign_in_dialog(settings: Settings, store_path: Path | None) -> Any:
+    """Show the sign-in dialog (modal); the :class:`~desktop.login.SignedIn`, or None when the
+    person cancelled."""
+    from .login import LoginDialog
+
+    dialog = LoginDialog(settings, store_path=store_path)
+    try:
+        dialog.exec()
+        return dialog.outcome
+    finally:
+        dialog.deleteLater()
+
+
 def pick_actor(store: Store, wanted: str | None) -> Actor:
-    """The account to work as: the one asked for, else the demo operator, else an operator."""
+    """The account to work as: on an enrolled store the one signed in (``wanted`` may name it
+    by id or login), else the one asked for, else the demo operator, else an operator."""
+    from .login import enrolled_actor
+
+    signed_in = enrolled_actor(store, wanted)
+    if signed_in is not None:
+        return signed_in
     for candidate in (wanted, DEMO_ACCOUNT):
         if candidate:
             found = store.account(candidate)
@@ -395,6 +422,19 @@ def run_gui(argv: Sequence[str]) -> int:
         path = choose_store(args, settings)
         if path is None:
             return 0
+        offline_login = False
+        if interactive:
+            # An enrolled store whose sign-in this computer does not hold asks for the password
+            # (online, or offline against this computer's copy when the county is away).
+            from .login import needs_sign_in
+            from .syncer import shared_tokens
+
+            if needs_sign_in(path, shared_tokens()):
+                outcome = sign_in_dialog(settings, path)
+                if outcome is None:
+                    return 0
+                offline_login = not outcome.online
+                path = outcome.store_path
         actor, probe = open_store(path, args.account or settings.get("account") or None)
         probe.close()
     except Cancelled:
@@ -414,6 +454,7 @@ def run_gui(argv: Sequence[str]) -> int:
             written = shoot(window, args.screenshots)
             print("\n".join(str(p) for p in written))
             return 0
+        window.syncer.set_offline_login(offline_login)
         window.show()
         if "GRIDROOM_STARTUP_TIMING" in __import__("os").environ:
             QTimer.singleShot(

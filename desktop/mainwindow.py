@@ -43,6 +43,7 @@ from .names import of as names_of
 from .settings_page import SettingsPage
 from .statusbar import StatusBar
 from .sync_page import SyncPage
+from .syncer import Syncer
 
 
 def optional_class(module: str, name: str) -> Any | None:
@@ -168,7 +169,9 @@ class MainWindow(QMainWindow):
             self.report = Placeholder(self.tr("The quick report form is not part of this build."))
         self.report.setObjectName("reportPage")
         self.grids = GridsPage(ctx, self)
-        self.sync = SyncPage(ctx, self)
+        # Background sync with the county (does nothing on a demo or unenrolled store).
+        self.syncer = Syncer(ctx, parent=self)
+        self.sync = SyncPage(ctx, self, syncer=self.syncer)
         self.settings_page = SettingsPage(ctx, self)
         self._add_page("dashboard", self.tr("Dashboard"), self.dashboard)
         self._add_page("cases", self.tr("Cases"), self.cases)
@@ -194,6 +197,8 @@ class MainWindow(QMainWindow):
         self.status.conflicts_clicked.connect(
             lambda: ctx.show_cases(CaseQuery(conflicts_only=True))
         )
+        self.status.attach_syncer(self.syncer)
+        self.status.sync_clicked.connect(lambda: self.go("sync"))
 
         self._build_menus()
         ctx.open_case_requested.connect(self.open_case)
@@ -210,6 +215,7 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self.go("dashboard")
         self.status.refresh()
+        self.syncer.start()
 
     # -- pages ----------------------------------------------------------------------------------
 
@@ -453,6 +459,8 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(QByteArray(base64.b64decode(saved)))
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Cancel a running sync and close its connection before the store's workers go.
+        self.syncer.shutdown()
         if not self.ctx.settings.is_locked("window_geometry"):
             data = base64.b64encode(bytes(self.saveGeometry().data())).decode("ascii")
             # An unwritable config folder must not stop the app from closing.

@@ -1,23 +1,29 @@
 """The status bar: the local truth about sync — online or not, what waits to go, last sync,
 conflicts — refreshed whenever cases change and once a minute.
 
-Until the sync client is wired in, "online" is honest about what the app knows: no county server
-configured means offline; with a server configured the client reports through :meth:`set_link`.
+"Online" is honest about what the app knows: no county server configured means offline; with a
+server configured the client reports through :meth:`set_link`; on an enrolled store the
+background :class:`~desktop.syncer.Syncer` drives it (:meth:`attach_syncer`): syncing, online,
+offline, signed out, demo — and how many records the county refused.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from sync.store import Store
+from sync.store import Store, replica
 from sync.store.queries import CaseQuery
 
 from . import labels
 from .context import AppContext
+
+if TYPE_CHECKING:
+    from .syncer import Syncer, SyncView
 
 REFRESH_MS = 60_000
 
@@ -38,7 +44,11 @@ class LocalTruth:
 def read_local_truth(store: Store) -> LocalTruth:
     """Read the sync facts (runs in a worker thread)."""
     last: int | None = None
-    for key in LAST_SYNC_KEYS:
+    # The sync state table first: meta is cached per connection, and the sync writes on its own.
+    success = replica.state(store).get("last_success")
+    if success:
+        last = int(success)
+    for key in LAST_SYNC_KEYS if last is None else ():
         value = store.meta(key)
         if value:
             try:
@@ -64,6 +74,8 @@ class StatusBar(QStatusBar):
 
     refreshed = Signal(object)
     conflicts_clicked = Signal()
+    #: the user clicked the refused-records figure (show the 同步 page)
+    sync_clicked = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,7 +94,13 @@ class StatusBar(QStatusBar):
         self.conflicts.linkActivated.connect(lambda _link: self.conflicts_clicked.emit())
         self.account = QLabel(self)
         self.account.setObjectName("signedIn")
-        for w in (self.online, self.waiting, self.last_sync, self.conflicts):
+        # Records the county refused (sync): hidden while there are none.
+        self.quarantine = QLabel(self)
+        self.quarantine.setObjectName("quarantineCount")
+        self.quarantine.setVisible(False)
+        self.quarantine.linkActivated.connect(lambda _link: self.sync_clicked.emit())
+        self._sync_view: SyncView | None = None
+        for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.quarantine):
             self.addWidget(w)
         self.addPermanentWidget(self.account)
         self._timer = QTimer(self)
@@ -104,8 +122,31 @@ class StatusBar(QStatusBar):
         self._link = (online, detail)
         self._show_link()
 
+    def attach_syncer(self, syncer: Syncer) -> None:
+        """Follow the background sync: the link line, refused records, fresh figures after
+        each run."""
+        syncer.changed.connect(self._sync_changed)
+        syncer.sync_finished.connect(lambda _report: self.refresh())
+        self._sync_changed(syncer.view)
+
+    def _sync_changed(self, view: SyncView) -> None:
+        from .sync.words import quarantine_link
+
+        self._sync_view = view if view.mode in ("demo", "enrolled") else None
+        status = view.status if self._sync_view is not None else None
+        refused = status.quarantined if status is not None else 0
+        self.quarantine.setVisible(refused > 0)
+        if refused:
+            self.quarantine.setText(quarantine_link(refused))
+        self._show_link()
+
     def _show_link(self) -> None:
-        if self._link is not None:
+        if self._sync_view is not None:
+            from .syncer import link_line
+
+            text, tone = link_line(self._sync_view)
+            self.online.setProperty("tone", tone)
+        elif self._link is not None:
             online, detail = self._link
             text = self.tr("Online") if online else self.tr("Offline")
             if detail:
@@ -147,9 +188,13 @@ class StatusBar(QStatusBar):
         if truth.last_sync is None:
             self.last_sync.setText(self.tr("Last sync: never"))
         else:
+            from .sync.words import clock_time
+
+            now = time.time_ns() // 1_000_000
             self.last_sync.setText(
-                self.tr("Last sync: %1").replace("%1", labels.when(truth.last_sync))
+                self.tr("Last sync: %1").replace("%1", clock_time(truth.last_sync, now))
             )
+            self.last_sync.setToolTip(labels.when(truth.last_sync))
         if truth.conflicts:
             self.conflicts.setText(
                 '<a href="#conflicts">'

@@ -108,8 +108,16 @@ PUSH_ITEMS_MAX = 2_000
 MAX_FUTURE_MS = 60_000
 #: A measured offset smaller than this is noise (round-trip jitter): the device keeps its clock.
 OFFSET_NOISE_MS = 2_000
-#: Bodies smaller than this are sent uncompressed (gzip's header would cost more than it saves).
-GZIP_MIN = 1_000
+#: 2025-01-01T00:00:00Z. A server_time earlier than this cannot be right (no Gridroom existed):
+#: a device does not adopt it, and a county server whose own clock reads earlier applies no push
+#: (it would clamp every stamp to that date).
+CLOCK_FLOOR_MS = 1_735_689_600_000
+#: JSON bodies of at least this many bytes are gzip'd: all of them. Besides saving bytes, the
+#: gzip trailer's CRC-32 is the integrity check of every JSON body: on plain HTTP a byte damaged
+#: on the way (a broken middlebox) otherwise changes a value silently — a digit of a title, of a
+#: cursor, of the server's clock — where a damaged gzip stream fails to decode and the answer is
+#: simply fetched again. (Was 1,000: the fault campaign found such damaged small answers stored.)
+GZIP_MIN = 0
 
 # -- errors ------------------------------------------------------------------------------------
 
@@ -154,6 +162,12 @@ ERRORS: dict[str, ErrorKind] = {
         ),
         ErrorKind("throttled", 429, True, "too many failed logins; wait Retry-After seconds"),
         ErrorKind("server_error", 500, True, "a fault on the server; retry later"),
+        ErrorKind(
+            "server_clock",
+            500,
+            False,
+            "the server's own clock is wrong (before CLOCK_FLOOR_MS); it applies nothing",
+        ),
         ErrorKind("unavailable", 503, True, "the server is busy or starting; retry later"),
     )
 }
@@ -208,7 +222,7 @@ def json_size(value: Any) -> int:
 
 
 def encode_body(value: Any) -> tuple[bytes, dict[str, str]]:
-    """A JSON request body, gzip'd when that saves bytes, and the headers that describe it."""
+    """A JSON request body, gzip'd (see GZIP_MIN), and the headers that describe it."""
     raw = dumps(value)
     headers = {"Content-Type": JSON_TYPE}
     if len(raw) >= GZIP_MIN:

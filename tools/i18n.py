@@ -1,14 +1,15 @@
 """Translations: extract the UI strings, compile them, and check nothing is missing.
 
-    python tools/i18n.py update [shell|cases|all]   refresh resources/i18n/<set>_zh_CN.ts
-    python tools/i18n.py release [shell|cases|all]  compile resources/i18n/<set>_*.ts to .qm
+    python tools/i18n.py update [shell|cases|sync|all]   refresh resources/i18n/<set>_zh_CN.ts
+    python tools/i18n.py release [shell|cases|sync|all]  compile resources/i18n/<set>_*.ts to .qm
     python tools/i18n.py check                      what tests/gui/test_translations.py checks
 
 Source strings are English (``self.tr(...)``, ``QCoreApplication.translate(ctx, ...)``,
 ``QT_TRANSLATE_NOOP(ctx, ...)``); translators fill ``resources/i18n/*_zh_CN.ts`` (Qt Linguist
-works on them). The strings of ``desktop/`` are split in two files by who looks after them:
-``cases`` holds the case detail, its action forms and the quick report form; ``shell`` holds
-everything else. A new module belongs to ``shell`` until it is listed under ``cases``.
+works on them). The strings of ``desktop/`` are split in three files by who looks after them:
+``cases`` holds the case detail, its action forms and the quick report form; ``sync`` holds
+the 同步 page, the sign-in dialog and the background syncer; ``shell`` holds everything else.
+A new module belongs to ``shell`` until it is listed under ``cases`` or ``sync``.
 
 The check runs lupdate over **all** of ``desktop/`` into a temporary file and compares: every
 source string must have a finished translation in one of the committed ``*_zh_CN.ts`` files, no
@@ -45,6 +46,14 @@ CASES_FILES = (
     "desktop/words.py",
 )
 
+#: Modules whose strings live in ``sync_<lang>.ts``.
+SYNC_FILES = (
+    "desktop/sync_page.py",
+    "desktop/sync/",
+    "desktop/login.py",
+    "desktop/syncer.py",
+)
+
 
 def tool(name: str) -> str:
     """``pyside6-<name>`` beside this Python, on PATH, or the binary inside PySide6."""
@@ -69,17 +78,23 @@ def sources() -> list[Path]:
     return sorted(p for p in DESKTOP.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def _is_cases(path: Path) -> bool:
+def _listed(path: Path, files: Iterable[str]) -> bool:
     rel = path.relative_to(ROOT).as_posix()
-    return any(rel == f or (f.endswith("/") and rel.startswith(f)) for f in CASES_FILES)
+    return any(rel == f or (f.endswith("/") and rel.startswith(f)) for f in files)
+
+
+def _is_cases(path: Path) -> bool:
+    return _listed(path, CASES_FILES)
 
 
 def sources_of(name: str) -> list[Path]:
     if name == "cases":
         return [p for p in sources() if _is_cases(p)]
+    if name == "sync":
+        return [p for p in sources() if _listed(p, SYNC_FILES)]
     if name == "shell":
-        return [p for p in sources() if not _is_cases(p)]
-    raise ValueError(f"unknown translation set {name!r} (shell or cases)")
+        return [p for p in sources() if not _is_cases(p) and not _listed(p, SYNC_FILES)]
+    raise ValueError(f"unknown translation set {name!r} (shell, cases or sync)")
 
 
 def lupdate(files: Iterable[Path], ts: Path, *, drop_obsolete: bool = True) -> None:
@@ -199,13 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     update = sub.add_parser("update", help="refresh the .ts files from the source")
-    update.add_argument("set", nargs="?", default="shell", choices=("shell", "cases", "all"))
+    update.add_argument(
+        "set", nargs="?", default="shell", choices=("shell", "cases", "sync", "all")
+    )
     release = sub.add_parser("release", help="compile .ts to .qm")
-    release.add_argument("set", nargs="?", default="shell", choices=("shell", "cases", "all"))
+    release.add_argument(
+        "set", nargs="?", default="shell", choices=("shell", "cases", "sync", "all")
+    )
     sub.add_parser("check", help="list missing, unfinished and stale translations")
     args = parser.parse_args(argv)
     if args.command == "update":
-        names = ("shell", "cases") if args.set == "all" else (args.set,)
+        names = ("shell", "cases", "sync") if args.set == "all" else (args.set,)
         for name in names:
             for language in LANGUAGES:
                 ts = I18N / f"{name}_{language}.ts"

@@ -25,6 +25,10 @@
             <translation>接入由信息化管理员完成。在此之前，您可以先用演示乡镇（真实地名、合成事件）体验网格通，或打开一个数据库文件。</translation>
         </message>
         <message>
+            <source>Sign in to the county platform…</source>
+            <translation>登录县级平台…</translation>
+        </message>
+        <message>
             <source>Open the demo township</source>
             <translation>打开演示乡镇</translation>
         </message>
@@ -1051,73 +1055,6 @@
         <message>
             <source>No conflicts</source>
             <translation>无冲突</translation>
-        </message>
-    </context>
-    <context>
-        <name>SyncPage</name>
-        <message>
-            <source>Sync with the county platform</source>
-            <translation>与县级平台同步</translation>
-        </message>
-        <message>
-            <source>Everything you do is saved on this computer first and works without a network. When a link to the county platform exists, waiting changes go up and other people's changes come down.</source>
-            <translation>所有操作都先保存在本机，没有网络也能照常工作。连通县级平台后，本机待同步的变更会上传，其他人的变更会下载到本机。</translation>
-        </message>
-        <message>
-            <source>Show cases with conflicts</source>
-            <translation>查看有冲突的事件</translation>
-        </message>
-        <message>
-            <source>Check again</source>
-            <translation>重新检查</translation>
-        </message>
-        <message>
-            <source>County server:</source>
-            <translation>县级平台：</translation>
-        </message>
-        <message>
-            <source>Waiting to sync:</source>
-            <translation>待同步：</translation>
-        </message>
-        <message>
-            <source>Last successful sync:</source>
-            <translation>上次成功同步：</translation>
-        </message>
-        <message>
-            <source>Conflicts to settle:</source>
-            <translation>待裁定冲突：</translation>
-        </message>
-        <message>
-            <source>This computer's code:</source>
-            <translation>本机编码：</translation>
-        </message>
-        <message>
-            <source>Database file:</source>
-            <translation>数据库文件：</translation>
-        </message>
-        <message>
-            <source>None configured: this computer works offline. Your IT department sets the county server (or enter it under Settings).</source>
-            <translation>未配置：本机离线工作。县级平台地址由信息化管理员设置（也可在“设置”中填写）。</translation>
-        </message>
-        <message>
-            <source>Reading the sync state</source>
-            <translation>读取同步状态</translation>
-        </message>
-        <message numerus="yes">
-            <source>%n change(s)</source>
-            <translation>
-                <numerusform>%n 条变更</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>Never</source>
-            <translation>从未同步</translation>
-        </message>
-        <message numerus="yes">
-            <source>%n case(s)</source>
-            <translation>
-                <numerusform>%n 件</numerusform>
-            </translation>
         </message>
     </context>
     <context>

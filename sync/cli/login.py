@@ -136,7 +136,9 @@ def _remember(settings: Settings, server: str, result: enrol.LoginResult) -> Non
     for name, value in (
         ("server_url", server),
         ("township", str(result.device.get("township") or "")),
-        ("account", str(result.account.get("login") or "")),
+        # The account *id*: what the app works as (it also accepts a login name, for settings
+        # written by older versions).
+        ("account", str(result.account.get("id") or "")),
     ):
         if settings.is_locked(name) or settings.get(name) == value:
             continue

@@ -86,4 +86,6 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
     print(report.to_json())
     if report.error:
         print(f"gridroom sync: {report.error}", file=sys.stderr)
+    if report.clock_warning:
+        print(f"gridroom sync: warning: {report.clock_warning}", file=sys.stderr)
     return report.exit_code

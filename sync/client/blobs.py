@@ -12,12 +12,13 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .. import protocol
 from ..store import replica
 from ..store.engine import fsync_dir
 from ..store.store import Store
-from .transport import Transport, TransportError
+from .transport import Transport, TransportError, not_protocol
 
 Progress = Callable[[int, int], bool]
 
@@ -43,7 +44,7 @@ def upload(
         raise BlobError(f"the file of attachment {sha256[:12]}… has the wrong size")
     url = protocol.BLOB.format(sha256=sha256)
     status = transport.get_json(protocol.BLOB_STATUS.format(sha256=sha256), token=token)
-    offset = int(status.get("received", 0))
+    offset = _received(status)
     sent = 0
     with path.open("rb") as fh:
         while not status.get("complete"):
@@ -63,12 +64,12 @@ def upload(
             except TransportError as exc:
                 if exc.code in ("offset_mismatch", "bad_checksum"):
                     # Our earlier try did arrive (or the server started over): resume there.
-                    offset = int(exc.body.get("received", 0))
+                    offset = _received(exc.body)
                     continue
                 raise
-            status = reply.json()
+            status = reply.object("the answer to a chunk upload")
             sent += len(data)
-            offset = int(status.get("received", offset + len(data)))
+            offset = _received(status)
     return sent
 
 
@@ -117,6 +118,14 @@ def download(
     os.replace(part, final)
     fsync_dir(final.parent)
     return got
+
+
+def _received(status: dict[str, Any]) -> int:
+    """Where the server's copy of a file ends, from a status or error body."""
+    value = status.get("received", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise not_protocol("an attachment's 'received' is not a byte count")
+    return value
 
 
 def _sha256(path: Path) -> str:

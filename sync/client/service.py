@@ -29,7 +29,7 @@ from ..store import replica
 from ..store.store import Store
 from . import blobs
 from .tokens import MemoryTokens, TokenStore, default_tokens
-from .transport import Transport, TransportError
+from .transport import Transport, TransportError, not_protocol
 
 Progress = Callable[[int, int], bool]
 
@@ -41,6 +41,8 @@ AUTH_CODES = frozenset(
 )
 #: A safety stop for a server that keeps saying "more" (a bug there must not spin us forever).
 MAX_ROUNDS = 100_000
+#: A clock difference with the county larger than this is worth telling a person about.
+CLOCK_WARN_MS = 10 * 60_000
 
 
 class Cancelled(Exception):
@@ -77,6 +79,8 @@ class SyncReport:
     drifted_villages: list[str] = field(default_factory=list)
     repaired: int = 0
     clock_offset_ms: int = 0
+    #: set when this device's clock and the county's differ by more than CLOCK_WARN_MS
+    clock_warning: str = ""
     cursor: int = 0
     waiting: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
@@ -134,6 +138,10 @@ class SyncStatus:
     quarantined: int
     clock_offset_ms: int
     cursor: int
+    #: the code of the last failure (see ``TransportError``; empty after a success)
+    last_error_code: str = ""
+    #: plain words when this device's clock and the county's differ a lot (empty otherwise)
+    clock_warning: str = ""
 
 
 class SyncService:
@@ -179,6 +187,8 @@ class SyncService:
             quarantined=int(store.read("SELECT count(*) FROM quarantine WHERE retrying = 0")[0][0]),
             clock_offset_ms=replica.clock_offset(store),
             cursor=int(st.get("cursor") or 0),
+            last_error_code=st.get("last_error_code", ""),
+            clock_warning=clock_warning(replica.clock_offset(store)),
         )
 
     def probe(self, store: Store, *, timeout: float = 5.0) -> bool:
@@ -250,6 +260,7 @@ class SyncService:
         )
         report.conflicts = int(store.read("SELECT count(*) FROM cases WHERE conflicts > 0")[0][0])
         report.clock_offset_ms = replica.clock_offset(store)
+        report.clock_warning = clock_warning(report.clock_offset_ms)
         report.cursor = replica.cursor(store)
         if report.status == "ok" and (
             report.quarantined
@@ -356,18 +367,27 @@ class SyncService:
                     # so the next batch is built afresh; the records stay in the outbox.
                     replica.abandon_batch(store, batch)
                 raise
-            answer = reply.json()
+            answer = reply.object("the sync answer")
             report.reached_server = True
             server_time = answer.get("server_time")
-            if isinstance(server_time, int):
+            if isinstance(server_time, int) and not isinstance(server_time, bool):
+                if server_time < protocol.CLOCK_FLOOR_MS:
+                    raise TransportError(
+                        "server_clock",
+                        "The county server's clock is wrong: it says "
+                        f"{_date(server_time)}, before Gridroom existed. This computer keeps "
+                        "its own time and nothing more is sent; tell county IT to set the "
+                        "server's clock.",
+                        reached=True,
+                    )
                 offset = protocol.measured_offset(reply.sent_at, reply.received_at, server_time)
                 replica.set_clock_offset(store, offset)
             if batch is not None:
                 push = answer.get("push")
                 if not isinstance(push, dict) or push.get("batch_id") != batch.batch_id:
-                    raise TransportError(
-                        "bad_response", "The server did not answer the push.", reached=True
-                    )
+                    raise not_protocol("the push was not answered")
+                if not isinstance(push.get("results"), list):
+                    raise not_protocol("the push results are not a list")
                 out = replica.finish_batch(store, batch, push)
                 report.replayed_batches += int(bool(push.get("replayed")))
                 if out.unanswered == len(batch):
@@ -381,6 +401,8 @@ class SyncService:
                 report.quarantined_now += len(out.rejected)
                 report.restamped += out.restamped
             scope = answer.get("scope") or {}
+            if not isinstance(scope, dict):
+                raise not_protocol("the scope is not a JSON object")
             new_scope = str(scope.get("id") or "")
             if scope_id and new_scope and new_scope != scope_id:
                 # The account's scope changed (new grids, another account): start over and
@@ -399,15 +421,20 @@ class SyncService:
             version = str(answer.get("reference_version") or "")
             if version and version != reference_version:
                 body_ref = transport.get_json(protocol.REFERENCE, token=token)
-                replica.apply_reference(store, body_ref)
+                try:
+                    replica.apply_reference(store, body_ref)
+                except (KeyError, TypeError, AttributeError, protocol.WireError) as exc:
+                    raise not_protocol(f"reference data: {exc}") from None
                 reference_version = str(body_ref.get("version") or version)
                 report.reference_updated = True
             pull = answer.get("pull") or {}
+            if not isinstance(pull, dict) or not isinstance(pull.get("items") or [], list):
+                raise not_protocol("the pull page is not an object with a list of items")
             if pull.get("reset"):
                 verify = True
                 report.problems.append("the server's change log restarted; verifying the data")
             new_cursor = pull.get("cursor")
-            if not isinstance(new_cursor, int):
+            if not isinstance(new_cursor, int) or isinstance(new_cursor, bool):
                 raise TransportError("bad_response", "The server sent no cursor.", reached=True)
             page = replica.apply_page(
                 store,
@@ -456,7 +483,9 @@ class SyncService:
                     {"village_code": village, "after": after, "page_bytes": self.page_bytes},
                     token=token,
                 )
-                body = reply.json()
+                body = reply.object("the snapshot answer")
+                if not isinstance(body.get("cases", []), list):
+                    raise not_protocol("the snapshot's cases are not a list")
                 items = []
                 for case in body.get("cases", []):
                     present.add(str(case.get("case_id")))
@@ -540,3 +569,37 @@ def wait_online(store: Store, service: SyncService, *, timeout: float, every: fl
             return True
         time.sleep(every)
     return False
+
+
+def clock_warning(offset_ms: int) -> str:
+    """Plain words for a large difference between this device's clock and the county's."""
+    if abs(offset_ms) <= CLOCK_WARN_MS:
+        return ""
+    way = "behind" if offset_ms > 0 else "ahead of"
+    return (
+        f"This computer's clock is {_span(abs(offset_ms))} {way} the county server's. Gridroom "
+        "uses the county's time; if this computer's clock is right, the county server's clock "
+        "is wrong: tell county IT. Otherwise set this computer's clock."
+    )
+
+
+def _span(ms: int) -> str:
+    """``3 years 2 days``, ``8 hours 5 minutes``, ``25 minutes`` (rounded to the last unit)."""
+    day = 86_400_000
+    if ms >= 365 * day - day // 2:
+        years, days = divmod(round(ms / day), 365)
+        parts = [(years, "year"), (days, "day")]
+    elif ms >= day - 30 * 60_000:
+        days, hours = divmod(round(ms / 3_600_000), 24)
+        parts = [(days, "day"), (hours, "hour")]
+    else:
+        hours, minutes = divmod(round(ms / 60_000), 60)
+        parts = [(hours, "hour"), (minutes, "minute")]
+    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+    return " ".join(words) or "a few minutes"
+
+
+def _date(ms: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(max(ms, 0) / 1000, dt.UTC).strftime("%Y-%m-%d")

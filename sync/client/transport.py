@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +33,11 @@ USER_AGENT = "Gridroom/0.1 (+sync protocol 1)"
 class TransportError(Exception):
     """A request that did not succeed, in plain words.
 
-    ``code`` is the server's error code (see ``protocol.ERRORS``) or ``offline`` / ``timeout``
-    / ``tls`` / ``bad_response`` for failures on the way; ``reached`` says whether the server
-    answered at all (the device is online but something is wrong).
+    ``code`` is the server's error code (see ``protocol.ERRORS``) or, for failures on the way,
+    ``offline`` / ``timeout`` / ``tls`` / ``damaged`` (answers fail their gzip check) /
+    ``captive_portal`` (a sign-in page answered for the county) / ``bad_response`` (an answer
+    that is not the protocol's); ``reached`` says whether the server answered at all (the
+    device is online but something is wrong).
     """
 
     def __init__(
@@ -72,6 +75,24 @@ class Reply:
             raise TransportError(
                 "bad_response", f"The server's answer is not valid JSON ({exc}).", reached=True
             ) from None
+
+    def object(self, what: str) -> dict[str, Any]:
+        """The answer as a JSON object, or :func:`not_protocol` (a list, a number …)."""
+        value = self.json()
+        if not isinstance(value, dict):
+            raise not_protocol(f"{what} is not a JSON object")
+        return value
+
+
+def not_protocol(what: str) -> TransportError:
+    """An answer that parses but is not what the protocol answers (another server, a broken
+    adapter): said plainly instead of failing somewhere deep in the client."""
+    return TransportError(
+        "bad_response",
+        f"The server's answer does not follow the Gridroom sync protocol ({what}): check that "
+        "the server address is the county's Gridroom platform.",
+        reached=True,
+    )
 
 
 class Transport:
@@ -167,6 +188,7 @@ class Transport:
             send_headers["Authorization"] = f"Bearer {token}"
         url = self.base_url + path
         last: TransportError | None = None
+        malformed = 0
         for attempt in range(self.attempts if retry else 1):
             if attempt:
                 self.retries += 1
@@ -195,18 +217,43 @@ class Transport:
                     "timeout", f"The server did not answer in time ({_short(exc)})."
                 )
                 continue
+            except requests.exceptions.ContentDecodingError as exc:
+                # The gzip check failed: bytes were damaged on the way. Ask again.
+                last = TransportError(
+                    "damaged",
+                    f"The server's answers arrive damaged ({_short(exc)}); something on the "
+                    "way changes them.",
+                    reached=True,
+                )
+                continue
             except (
                 requests.exceptions.ConnectionError,
                 requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
             ) as exc:
                 last = TransportError("offline", f"Cannot reach the server ({_short(exc)}).")
                 continue
             received_at = self._wall()
-            if not _complete(response, content):
+            if not _framed(response):
                 # Headers or body cut short on the way (the link dropped mid-answer).
                 last = TransportError("offline", "The server's answer was cut off on the way.")
                 continue
+            portal = _portal(self.base_url, response)
+            if portal is not None:
+                # Not the county: a Wi-Fi or hotel sign-in page answers in its place.
+                raise portal
+            if not _parses(response, content):
+                # Framed, yet not JSON: a damaged answer (asked again once) or not our server.
+                malformed += 1
+                last = TransportError(
+                    "bad_response",
+                    "The server's answer is not valid JSON: check that the server address "
+                    "is the county's Gridroom platform.",
+                    status=response.status_code,
+                    reached=True,
+                )
+                if malformed < 2:
+                    continue
+                raise last
             self.round_trips += 1
             self.bytes_up += len(body or b"") + _header_bytes(send_headers)
             self.bytes_down += _wire_bytes(response, content)
@@ -222,6 +269,8 @@ class Transport:
                     reached=True,
                 )
             error = _error(reply)
+            if error.body.get("retry") is False:
+                raise error  # the server says repeating it cannot help (its clock is wrong …)
             if error.code in ("server_error", "unavailable") or response.status_code >= 500:
                 last = error
                 continue
@@ -237,26 +286,60 @@ class Transport:
             delay = max(delay, min(last.retry_after, self.backoff_max))
         return delay
 
-    def get_json(self, path: str, *, token: str | None = None, **kw: Any) -> Any:
-        return self.request("GET", path, token=token, **kw).json()
+    def get_json(self, path: str, *, token: str | None = None, **kw: Any) -> dict[str, Any]:
+        """GET a JSON object (every JSON answer of the protocol is one)."""
+        return self.request("GET", path, token=token, **kw).object(f"the answer to {path}")
 
     def post_json(self, path: str, body: Any, *, token: str | None = None, **kw: Any) -> Reply:
         return self.request("POST", path, token=token, json_body=body, **kw)
 
 
-def _complete(response: requests.Response, content: bytes) -> bool:
-    """Whether an answer arrived whole: our server always frames its answers (Content-Length
-    or chunked), and a JSON answer must parse. urllib3 enforces the length it was told; a cut
-    inside the headers leaves it nothing to enforce, which this catches."""
+def _framed(response: requests.Response) -> bool:
+    """Whether the answer says how long it is (Content-Length or chunked): our server always
+    frames its answers, and urllib3 then enforces the length. A cut inside the headers leaves
+    it nothing to enforce, which this catches."""
     headers = response.headers
-    if "content-length" not in headers and "chunked" not in headers.get("transfer-encoding", ""):
+    return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
+
+
+def _parses(response: requests.Response, content: bytes) -> bool:
+    """Whether a JSON answer is JSON (other media types are not ours to judge here)."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return True
+    try:
+        json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
         return False
-    if headers.get("content-type", "").startswith("application/json"):
-        try:
-            json.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return False
     return True
+
+
+def _portal(base_url: str, response: requests.Response) -> TransportError | None:
+    """A captive portal (the Wi-Fi or 4G hotspot's sign-in page) answering for the county.
+
+    Nothing in the protocol answers with a web page, and the county never redirects to another
+    host: either means the network, not the county, answered."""
+    media = response.headers.get("content-type", "")
+    status = response.status_code
+    if 200 <= status < 300 and media.startswith("text/html"):
+        return TransportError(
+            "captive_portal",
+            "The network answered with a web page instead of the county server: it probably "
+            "wants a sign-in first (open any web page in a browser and sign in to the Wi-Fi or "
+            "hotspot), then sync again.",
+            status=status,
+        )
+    if 300 <= status < 400:
+        where = response.headers.get("Location", "")
+        target = urllib.parse.urlsplit(urllib.parse.urljoin(base_url + "/", where))
+        if target.hostname and target.hostname != urllib.parse.urlsplit(base_url).hostname:
+            return TransportError(
+                "captive_portal",
+                f"The network sends us to {where} instead of the county server: it probably "
+                "wants a sign-in first (open a web page in a browser and sign in), then sync "
+                "again. If county IT moved the server, set its new address.",
+                status=status,
+            )
+    return None
 
 
 def _short(exc: BaseException) -> str:
@@ -280,7 +363,8 @@ def _wire_bytes(response: requests.Response, content: bytes) -> int:
 
 
 def _error(reply: Reply) -> TransportError:
-    """The server's error body as a TransportError (plain words from the server)."""
+    """The server's error body as a TransportError (plain words from the server); an answer
+    without one (a reverse proxy's page, another server) gets a code from its status."""
     try:
         body = json.loads(reply.content.decode("utf-8"))
         err = body.get("error") if isinstance(body, dict) else None
@@ -290,9 +374,15 @@ def _error(reply: Reply) -> TransportError:
         code = str(err.get("code") or "bad_response")
         message = err["message"]
     else:
-        code = "bad_response"
-        message = f"The server answered HTTP {reply.status} without an explanation."
+        code, message = _status_error(reply.status)
         err = {}
+    if reply.status == 426:
+        # Whatever else it says: this server does not speak our version.
+        code = "protocol_version"
+        if "update Gridroom" not in message:
+            message = (
+                message.rstrip(".") + ". This Gridroom is too old for the server: update Gridroom."
+            )
     retry_after = None
     header = reply.headers.get("Retry-After")
     if header and header.strip().isdigit():
@@ -300,3 +390,22 @@ def _error(reply: Reply) -> TransportError:
     return TransportError(
         code, message, status=reply.status, reached=True, body=err, retry_after=retry_after
     )
+
+
+def _status_error(status: int) -> tuple[str, str]:
+    """A code and a sentence for an error answer that carries no protocol error body."""
+    if status == 426:
+        return "protocol_version", "The server speaks a newer protocol: update Gridroom."
+    if status == 401:
+        return "unauthorized", "The server wants a sign-in (HTTP 401): sign in again."
+    if status in (502, 503, 504):
+        return "unavailable", f"The county server is not available (HTTP {status}); retry later."
+    if status >= 500:
+        return "server_error", f"The county server failed (HTTP {status}); retry later."
+    if status == 404:
+        return (
+            "bad_response",
+            "The server does not know this request (HTTP 404): check that the server address "
+            "is the county's Gridroom platform.",
+        )
+    return "bad_response", f"The server answered HTTP {status} without an explanation."

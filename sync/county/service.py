@@ -9,6 +9,7 @@ answer under its idempotency key, so a replayed push gets the same answer and ch
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -450,6 +451,14 @@ class County(PushMixin, PullMixin, FilesMixin):
     def sync(self, session: Session, body: Mapping[str, Any]) -> dict[str, Any]:
         """One round trip: an optional push batch, then one pull page from ``cursor``."""
         now = self.clock()
+        if now < protocol.CLOCK_FLOOR_MS:
+            # Every stamp would look like it came from the future and be clamped to this date.
+            day = dt.datetime.fromtimestamp(max(now, 0) / 1000, dt.UTC).strftime("%Y-%m-%d")
+            raise ApiError(
+                "server_clock",
+                f"The county server's clock is wrong (it says {day}); it applies nothing until "
+                "county IT sets it.",
+            )
         device_time = body.get("device_time")
         offset = now - device_time if isinstance(device_time, int) else 0
         push = body.get("push")

@@ -637,7 +637,9 @@ def _maybe_all_fed_back(s: CaseState, at: Millis) -> None:
 
 def _merge_field(s: CaseState, entry_id: str, name: str, value: Any, base: str | None) -> None:
     current = s.field_source.get(name)
-    if base is not None and base != current and current is not None:
+    # ``base`` is the entry whose value the editor saw (None: the field was empty to them). An
+    # edit that did not see the current value is concurrent with it — also when it saw none.
+    if current is not None and base != current:
         # Concurrent with the edit that set the current value: later stamp wins provisionally.
         s.field_conflicts = [c for c in s.field_conflicts if c.field != name]
         s.field_conflicts.append(FieldConflict(name, entry_id, value, current, s.fields.get(name)))

@@ -983,3 +983,42 @@ def history(store: Store, limit: int = 20) -> list[dict[str, Any]]:
         {"started_at": r[0], "finished_at": r[1], "status": r[2], "summary": json.loads(r[3])}
         for r in rows
     ]
+
+
+# -- what waits to go (for the sync page) --------------------------------------------------------
+
+
+def outbox_items(store: Store, limit: int = 500) -> list[dict[str, Any]]:
+    """What waits to go, oldest first, one row per record (a record changed twice waits once),
+    with what a person needs to recognise it: the case number and title, the step's action,
+    the photo's name, the visit's household. At most ``limit`` rows (see :func:`waiting` for
+    the count)."""
+    rows = store.read(
+        "SELECT o.entity, o.entity_id, min(o.created_at) AS queued, "
+        "coalesce(ce.id, ca.id) AS case_id, coalesce(ce.case_no, ca.case_no) AS case_no, "
+        "coalesce(ce.title, ca.title) AS title, e.action, e.actor, a.name, "
+        "v.kind, v.household, v.at "
+        "FROM outbox o "
+        "LEFT JOIN case_events e ON o.entity = 'case_event' AND e.id = o.entity_id "
+        "LEFT JOIN cases ce ON ce.rowid = e.case_rowid "
+        "LEFT JOIN attachments a ON o.entity = 'attachment' AND a.id = o.entity_id "
+        "LEFT JOIN cases ca ON ca.id = a.case_id "
+        "LEFT JOIN visits v ON o.entity = 'visit' AND v.id = o.entity_id "
+        "GROUP BY o.entity, o.entity_id ORDER BY min(o.seq) LIMIT ?",
+        [limit],
+    )
+    keys = (
+        "entity",
+        "entity_id",
+        "queued_at",
+        "case_id",
+        "case_no",
+        "title",
+        "action",
+        "actor",
+        "name",
+        "visit_kind",
+        "household",
+        "visit_at",
+    )
+    return [dict(zip(keys, r, strict=True)) for r in rows]

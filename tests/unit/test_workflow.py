@@ -400,3 +400,20 @@ def test_uncovered_year_falls_back_to_weekdays_and_says_so() -> None:
     due = calendar.working_days_due(4_102_444_800_000, 1)  # 2100-01-01 (a Friday) + 1
     assert 2100 in calendar.fallback_years
     assert due == 4_102_761_599_000  # Monday 2100-01-04 23:59:59 +08:00
+
+
+def test_concurrent_first_edits_of_an_empty_field_conflict() -> None:
+    base = Timeline("A")
+    fields = {k: v for k, v in REPORT_FIELDS.items() if k != "address"}
+    base.step(Action.REPORT, OPERATOR, fields)
+    first = base.entry(
+        Action.EDIT, OPERATOR, {"fields": {"address": {"value": "8号", "base": None}}}
+    )
+    base.at += 5
+    second = base.entry(
+        Action.EDIT, WORKER, {"fields": {"address": {"value": "9号", "base": None}}}
+    )
+    state = project([*base.entries, first, second])
+    assert [(c.winner_value, c.loser_value) for c in state.field_conflicts] == [("9号", "8号")]
+    # One device alone filling the field in is no conflict.
+    assert not project([*base.entries, first]).field_conflicts
