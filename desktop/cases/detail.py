@@ -478,9 +478,7 @@ class CaseDetail(QWidget):
             out.append(translate("CaseDetail", "Urged %n time(s)", "", urges))
         if s.verify_failures:
             failures = s.verify_failures
-            out.append(
-                translate("CaseDetail", "Failed verification %n time(s)", "", failures)
-            )
+            out.append(translate("CaseDetail", "Failed verification %n time(s)", "", failures))
         if s.evaluation:
             ev = s.evaluation
             out.append(
