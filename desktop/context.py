@@ -1,5 +1,5 @@
 """What every page of the app shares: the open store's operations, the signed-in account, the
-settings, and app-wide navigation requests.
+settings, and app-wide navigation: who asks for which page.
 
 Pages get the context in their constructor and talk to each other only through its signals —
 a page never reaches into another page's widgets.
