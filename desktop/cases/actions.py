@@ -266,7 +266,7 @@ class ActionForm(QDialog):
 
 class NoteForm(ActionForm):
     """Steps that need at most a line of text: accept, reject, urge, archive, resume, comment,
-    and the supervisor's decisions on extension and requests to park."""
+    and the supervisor's decisions on requests to extend or to park."""
 
     REQUIRED = frozenset({Action.REJECT, Action.COMMENT, Action.DENY_EXTENSION, Action.DENY_PARK})
     REASON_KEYS = frozenset({Action.REJECT, Action.DENY_EXTENSION, Action.DENY_PARK})
