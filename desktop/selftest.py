@@ -8,7 +8,7 @@ too). It renders offscreen, so it works over SSH and in a chroot:
   to be blank. If the window cannot be built, the test fails with the traceback;
 * **translations** — every bundled ``*_zh_CN.qm`` loads and a known string translates;
 * **fonts** — the bundled CJK font registers and covers Chinese;
-* **engine** — the SQLCipher build of SQLite, FTS5, an encrypted round trip (shared with ``doctor``);
+* **engine** — SQLCipher's SQLite, FTS5, an encrypted round trip (shared with ``doctor``);
 * **keyring** — which backend, and that it is not a plaintext one (shared with ``doctor``);
 * **platform plugin** (Linux) — every library the xcb plugin needs is installed, so the app
   will also start on the real display, not only offscreen.
