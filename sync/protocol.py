@@ -83,13 +83,15 @@ ENDPOINTS = (
 # -- limits ------------------------------------------------------------------------------------
 
 #: Uncompressed JSON bytes a client puts in one push batch. Timeline JSON gzips about 7:1, so
-#: this is ~18 kB on the wire: under 3 s of a 64 kbit/s village uplink, short enough to get
-#: through between two drops of a 2G link, long enough that the round trip (0.3–1 s) is not
-#: most of the time.
-BATCH_BYTES = 128_000
+#: this is ~36 kB on the wire: about 4.5 s of a 64 kbit/s village uplink, short enough to get
+#: through between two drops of a 2G link (one every ~30 s), long enough that the round trip
+#: (0.6 s) is not much of the time. Measured on village-2g (docs/benchmarks.md): 128,000 made
+#: 1,000 new cases 5 round trips and 1.42× the link's floor; 256,000 makes them 3.
+BATCH_BYTES = 256_000
 #: Uncompressed JSON bytes a client asks for per pull page (the server caps it at PAGE_MAX):
-#: ~37 kB gzip'd, about 2–3 s of a 128 kbit/s downlink.
-PAGE_BYTES = 256_000
+#: ~60 kB gzip'd, about 4 s of a 128 kbit/s downlink. 256,000 made a township's first pull 11
+#: round trips and 1.52× the link's floor; a page lost to a drop costs ~2 s more this way.
+PAGE_BYTES = 512_000
 PAGE_MAX = 1_000_000
 #: Attachment chunk size: 32 KiB is about 4 s at 64 kbit/s.
 CHUNK_BYTES = 32 * 1024

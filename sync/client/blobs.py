@@ -17,6 +17,7 @@ from typing import Any
 from .. import protocol
 from ..store import replica
 from ..store.engine import fsync_dir
+from ..store.errors import classify
 from ..store.store import Store
 from .transport import Transport, TransportError, not_protocol
 
@@ -87,14 +88,36 @@ def download(
     final = replica.blob_path(store, sha256)
     if final.exists():
         return 0
-    final.parent.mkdir(parents=True, exist_ok=True)
     part = final.with_name(final.name + ".part")
     have = part.stat().st_size if part.exists() else 0
     if have > size:
         part.unlink()
         have = 0
-    got = 0
     url = protocol.BLOB.format(sha256=sha256)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        got = _fetch(transport, token, url, part, have, size, chunk)
+    except OSError as exc:
+        # A full disk is the device's problem, said in the store's plain words (and the sync
+        # stops there); the .part keeps what arrived, for the next sync to resume from.
+        known = classify(exc, part)
+        if known is None:
+            raise
+        raise known from exc
+    if _sha256(part) != sha256:
+        part.unlink()
+        raise BlobError(f"attachment {sha256[:12]}… arrived damaged; it will be fetched again")
+    os.replace(part, final)
+    fsync_dir(final.parent)
+    return got
+
+
+def _fetch(
+    transport: Transport, token: str, url: str, part: Path, have: int, size: int, chunk: int
+) -> int:
+    """Append ranges to ``part`` from ``have`` until it holds ``size`` bytes; the bytes got."""
+    got = 0
+    label = part.name[:12]
     with part.open("ab") as fh:
         while have < size:
             end = min(have + chunk, size) - 1
@@ -106,17 +129,12 @@ def download(
                 # The server sent the whole file: keep only what we lack.
                 data = data[have:]
             if not data:
-                raise BlobError(f"the server sent no bytes of {sha256[:12]}…")
+                raise BlobError(f"the server sent no bytes of {label}…")
             fh.write(data)
             fh.flush()
             have += len(data)
             got += len(data)
         os.fsync(fh.fileno())
-    if _sha256(part) != sha256:
-        part.unlink()
-        raise BlobError(f"attachment {sha256[:12]}… arrived damaged; it will be fetched again")
-    os.replace(part, final)
-    fsync_dir(final.parent)
     return got
 
 

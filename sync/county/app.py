@@ -169,6 +169,10 @@ class PushBatch(BaseModel):
     entries: list[dict[str, Any]] = Field(default_factory=list)
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     visits: list[dict[str, Any]] = Field(default_factory=list)
+    quiet: bool = Field(
+        False,
+        description="answer only the items that were not plainly applied (the rest were)",
+    )
 
 
 class SyncRequest(BaseModel):

@@ -213,6 +213,8 @@ class Batch:
             "entries": self.entries,
             "attachments": self.attachments,
             "visits": self.visits,
+            # Ask the county to list only what was not plainly applied (protocol 6.2).
+            "quiet": True,
         }
 
     def __len__(self) -> int:
@@ -371,9 +373,11 @@ def finish_batch(store: Store, batch: Batch, answer: Mapping[str, Any]) -> PushO
     out = PushOutcome()
     touched: set[str] = set()
     now = store.now()
+    # A quiet answer (the county understood "quiet") leaves out what was plainly applied.
+    plain: Mapping[str, Any] | None = {"status": "applied"} if answer.get("quiet") is True else None
     with store.write() as conn:
         for key, seqs in batch.items.items():
-            r = results.get(key)
+            r = results.get(key, plain)
             if r is None:
                 out.unanswered += 1  # stays in the outbox and goes with the next batch
                 continue
