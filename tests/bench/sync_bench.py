@@ -575,7 +575,7 @@ def _photo(
             time.sleep(0.05)
         link.cut_all()
 
-    runs, clean, cut, floors = [], [], [], []
+    runs, clean, cut, floors, floors_nd = [], [], [], [], []
     for seed in seeds:
         bench.settle(field)
         data = attach()
@@ -583,19 +583,26 @@ def _photo(
         floors.append(bench.timed_floor("PUT", data, profile, seed, gzipped=False))
         bench.log(f"photo {profile.name}: {runs[-1]}\n  floor {floors[-1]}")
         bench.settle(field)
-        attach()
+        data = attach()
         clean.append(bench.timed_sync(field, nodrops, seed))
+        floors_nd.append(bench.timed_floor("PUT", data, nodrops, seed, gzipped=False))
         bench.settle(field)
         attach()
         cut.append(bench.timed_sync(field, nodrops, seed, during=cut_half_way))
         bench.log(f"photo {nodrops.name}: clean {clean[-1]}\n  cut half-way {cut[-1]}")
     sync, floor = _summary(runs), _summary(floors)
     clean_up, cut_up = _median(clean, "bytes_up"), _median(cut, "bytes_up")
+    sync_nd, floor_nd = _summary(clean), _summary(floors_nd)
     return {
         "size": size,
         "median": sync,
         "floor": floor,
         "ratio_seconds": round(sync["seconds"] / floor["seconds"], 2),
+        "no_drops": {
+            "median": sync_nd,
+            "floor": floor_nd,
+            "ratio_seconds": round(sync_nd["seconds"] / floor_nd["seconds"], 2),
+        },
         "resume": {
             "profile": nodrops.name,
             "bytes_up_clean": clean_up,
@@ -610,6 +617,7 @@ def _photo(
         "floors": floors,
         "runs_clean": clean,
         "runs_cut": cut,
+        "floors_no_drops": floors_nd,
     }
 
 
