@@ -203,6 +203,7 @@ class Campaign:
         self.created: dict[str, set[str]] = {"entries": set(), "attachments": set()}
         self.durations: list[float] = []
         self._first_at: float | None = None
+        self._point: str | None = None
         self._armed_truncations = 0
         self.disk_skip = ""
         self._stack = contextlib.ExitStack()
@@ -257,9 +258,12 @@ class Campaign:
 
     # -- one run -------------------------------------------------------------------------------
 
-    def run(self, index: int, kind: str | None = None) -> RunRecord:
+    def run(self, index: int, kind: str | None = None, point: str | None = None) -> RunRecord:
+        """One run: work, one fault (``kind``; for the point kinds, ``point`` picks the point
+        instead of chance), the clean syncs, the checks."""
         rng = self.rng
         kind = kind or self.kinds[index % len(self.kinds)]
+        self._point = point
         if kind == "disk_full" and "D" not in self.devices:
             kind = "cut"  # no small disk on this machine: see disk_skip
         victim = self.devices["D"] if kind == "disk_full" else self.devices[rng.choice("AB")]
@@ -426,7 +430,7 @@ class Campaign:
         return proc.wait()
 
     def _fault_client_point(self, victim: Device, record: RecordLike) -> SyncRun:
-        point = self.rng.choice(CLIENT_POINTS).format(n=self.rng.randrange(1, 6))
+        point = self._point or self.rng.choice(CLIENT_POINTS).format(n=self.rng.randrange(1, 6))
         record.detail = point
         proc, before = self._start(victim, kill_at=point)
         self._first_connection(proc, before)
@@ -445,7 +449,7 @@ class Campaign:
         return proc.wait()
 
     def _fault_server_point(self, victim: Device, record: RecordLike) -> SyncRun:
-        point = self.rng.choice(SERVER_POINTS)
+        point = self._point or self.rng.choice(SERVER_POINTS)
         pause = self.rng.uniform(0, 2)
         record.detail = f"county {point}"
         self.county.kill()
