@@ -203,20 +203,8 @@ def _synced(qtbot: Any, app: App) -> Any:
 def _page(qtbot: Any, app: App, predicate: Any) -> Any:
     app.window.go("sync")
     page = app.window.sync
-    import sys
-
-    sys.path.insert(0, "/tmp/appsync")
-    import dbg
-
-    dbg.hook(page)  # DEBUG
     page.refresh()
-    try:
-        qtbot.waitUntil(lambda: predicate(page), timeout=15_000)
-    except Exception:
-        from desktop.sync.page import load_page
-
-        load_page(app.ctx.ops.gui_store())
-        raise
+    qtbot.waitUntil(lambda: predicate(page), timeout=15_000)
     return page
 
 
