@@ -105,8 +105,7 @@ class PullMixin(CountyBase):
         if kind == "attachment":
             row = tx.one(
                 "SELECT a.id, a.case_id, a.entry_id, a.sha256, a.name, a.mime, a.size, "
-                "a.created_at, b.complete FROM attachments a "
-                "LEFT JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = ?",
+                "a.created_at, a.proven FROM attachments a WHERE a.id = ?",
                 [ref],
             )
             if row is None:
