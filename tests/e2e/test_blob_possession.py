@@ -455,3 +455,27 @@ def test_existing_county_data_is_migrated_to_holders(backend: str, tmp_path: Pat
         (sha_part, "dev-a1", 0, part[:1000])
     ]
     assert blobs == {sha_whole} and [str(r[0]) for r in stored] == [sha_whole]
+
+
+def test_a_challenge_the_client_cannot_answer_makes_it_upload() -> None:
+    """A challenge out of the file, too big, or of the wrong form is not answered (the client
+    uploads instead); a well-formed one is."""
+    nonce = "n" * 43
+    good = {"nonce": nonce, "ranges": [[0, 512], [9000, 512]]}
+    assert protocol.check_challenge(good, 10_000) == (nonce, [(0, 512), (9000, 512)])
+    for bad in (
+        None,
+        {"nonce": "short", "ranges": [[0, 10]]},
+        {"nonce": nonce, "ranges": []},
+        {"nonce": nonce, "ranges": [[9800, 512]]},  # past the end of the file
+        {"nonce": nonce, "ranges": [[-1, 10]]},
+        {"nonce": nonce, "ranges": [[0, True]]},
+        {"nonce": nonce, "ranges": [[0, 10, 3]]},
+        {"nonce": nonce, "ranges": [[0, 512]] * (protocol.PROOF_RANGES + 1)},
+        {"nonce": nonce, "ranges": [[0, 9000]]},  # more than a proof ever reads
+    ):
+        assert protocol.check_challenge(bad, 10_000) is None, bad
+    # The server's ranges: the whole of a small file, else 16 of 512 bytes inside the file.
+    assert protocol.proof_ranges(5000, lambda n: 0) == [(0, 5000)]
+    ranges = protocol.proof_ranges(1_000_000, lambda n: n - 1)
+    assert ranges == [(1_000_000 - 512, 512)] * protocol.PROOF_RANGES
