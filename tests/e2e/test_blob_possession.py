@@ -190,13 +190,17 @@ def test_knowing_a_hash_and_size_neither_attaches_nor_downloads(
     assert first[0] == 200 and first[2]["received"] == 20_000
     last, _ = both("PUT", protocol.BLOB, params={"offset": 20_000}, data=junk[20_000:], **put)
     assert last[0] == 422 and last[2]["error"]["code"] == "bad_checksum"
-    # A's devices never get B's photo: the forged attachment is pulled as not downloadable.
+    # A's devices never get B's photo: the forged attachments join A's case for nobody.
     report = a_other.sync()
     assert report.status == "ok", report.to_json()
     assert report.downloaded_files == 0
-    pulled = {x.sha256: x for x in attachments.attachments(a_other.store, case_a)}
-    assert sha_b in pulled and attachments.photo_bytes(a_other.store, pulled[sha_b]) is None
+    assert attachments.attachments(a_other.store, case_a) == []
     assert replica.pending_blobs(a_other.store, "down") == []
+    r = api(county, "POST", protocol.SYNC, a_other.token, json={"cursor": 0})
+    assert sha_b not in r.text and sha_none not in r.text
+    village = a_other.store.case_row(case_a)["village_code"]  # type: ignore[index]
+    r = api(county, "POST", protocol.SNAPSHOT, a_other.token, json={"village_code": village})
+    assert r.status_code == 200 and sha_b not in r.text
     # B is untouched and still has its photo.
     c = devices(SUP_B)
     assert replica.blob_path(c.store, sha_b).read_bytes() == data
