@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import hmac
 import json
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,7 @@ REFERENCE = "/v1/reference"
 SNAPSHOT = "/v1/snapshot"
 BLOB = "/v1/blobs/{sha256}"
 BLOB_STATUS = "/v1/blobs/{sha256}/status"
+BLOB_PROOF = "/v1/blobs/{sha256}/proof"
 
 #: Every endpoint of the protocol as (method, path); docs/sync-protocol.md documents each.
 ENDPOINTS = (
@@ -76,6 +78,7 @@ ENDPOINTS = (
     ("GET", REFERENCE),
     ("POST", SNAPSHOT),
     ("GET", BLOB_STATUS),
+    ("POST", BLOB_PROOF),
     ("PUT", BLOB),
     ("GET", BLOB),
 )
@@ -99,6 +102,15 @@ CHUNK_BYTES = 32 * 1024
 CHUNK_MAX = 1024 * 1024
 #: Largest attachment accepted (a phone photo is 1–8 MB).
 ATTACHMENT_MAX = 50 * 1024 * 1024
+#: Proof of possession (docs/sync-protocol.md, section 11): a challenge asks for this many
+#: byte ranges of this length at random places of the file (a file of at most their sum is
+#: asked for whole). 8 KiB of unpredictable places: a device that knows only a file's sha256 and
+#: size cannot answer, and the county reads 8 KiB per proof, however large the file (a device
+#: cannot make it read 50 MiB per request), in about the same time whether it has the file or not.
+PROOF_RANGES = 16
+PROOF_RANGE_BYTES = 512
+#: How long a challenge may be answered.
+CHALLENGE_TTL_MS = 15 * 60_000
 #: Largest request body the server accepts, compressed and after decompression.
 BODY_MAX = 8 * 1024 * 1024
 BODY_MAX_DECOMPRESSED = 16 * 1024 * 1024
@@ -256,6 +268,11 @@ def decode_json(data: bytes) -> Any:
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: A challenge nonce: 32 random bytes, URL-safe base64 without padding (43 characters).
+NONCE_PATTERN = r"^[A-Za-z0-9_-]{43}$"
+_NONCE = re.compile(NONCE_PATTERN)
+#: A proof: HMAC-SHA256 in lowercase hex.
+PROOF_PATTERN = r"^[0-9a-f]{64}$"
 _HLC = re.compile(r"^\d{13}\.\d{4,}\.[A-Za-z0-9_-]{1,32}$")
 _MILLIS_MAX = 2**53
 
@@ -319,6 +336,54 @@ def check_sha256(value: str) -> str:
     if not isinstance(value, str) or not _SHA256.match(value):
         raise WireError("malformed", "a sha256 is 64 lowercase hexadecimal digits")
     return value
+
+
+def proof_ranges(size: int, draw: Callable[[int], int]) -> list[tuple[int, int]]:
+    """The (offset, length) ranges a challenge over a file of ``size`` bytes asks for:
+    the whole file when it is small, else :data:`PROOF_RANGES` ranges at offsets from ``draw``
+    (the server passes ``secrets.randbelow``), sorted."""
+    whole = PROOF_RANGES * PROOF_RANGE_BYTES
+    if size <= whole:
+        return [(0, size)]
+    room = size - PROOF_RANGE_BYTES + 1
+    return sorted((draw(room), PROOF_RANGE_BYTES) for _ in range(PROOF_RANGES))
+
+
+def check_challenge(value: Any, size: int) -> tuple[str, list[tuple[int, int]]] | None:
+    """(nonce, ranges) of a status answer's ``challenge`` over a file of ``size`` bytes, or
+    None when there is none or it is not one this client can answer (it then uploads)."""
+    if not isinstance(value, Mapping):
+        return None
+    nonce, ranges = value.get("nonce"), value.get("ranges")
+    if not isinstance(nonce, str) or not _NONCE.match(nonce) or not isinstance(ranges, list):
+        return None
+    out: list[tuple[int, int]] = []
+    total = 0
+    for r in ranges[: PROOF_RANGES + 1]:
+        if (
+            not isinstance(r, list)
+            or len(r) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in r)
+        ):
+            return None
+        offset, length = r
+        if offset < 0 or length < 0 or offset + length > size:
+            return None
+        total += length
+        out.append((offset, length))
+    if not out or len(out) > PROOF_RANGES or total > PROOF_RANGES * PROOF_RANGE_BYTES:
+        return None
+    return nonce, out
+
+
+def blob_proof(nonce: str, sha256: str, size: int, pieces: Iterable[bytes]) -> str:
+    """The answer to a challenge: HMAC-SHA256 keyed by the nonce over a label, the file's
+    sha256 and size, and the bytes of the asked ranges in the order asked (hex)."""
+    mac = hmac.new(nonce.encode("ascii"), digestmod=hashlib.sha256)
+    mac.update(f"gridroom-blob-proof\0{sha256}\0{size}\0".encode("ascii"))
+    for piece in pieces:
+        mac.update(piece)
+    return mac.hexdigest()
 
 
 def check_hlc(value: Any) -> str:

@@ -1,9 +1,11 @@
 """Attachment bytes, both ways, in chunks that resume where a broken link left them.
 
-Upload: ask the server how much it holds (``GET /v1/blobs/{sha}/status``), then ``PUT`` chunks
-at that offset; a chunk the server already has (our retry after a lost answer) is answered with
-``offset_mismatch`` and the server's count, and we continue from there. Download: fetch ranges
-into ``<sha>.part`` beside the final file, resume from its size, verify the sha256, then rename.
+Upload: ask the server how much it holds (``GET /v1/blobs/{sha}/status``); while nothing of
+ours is up, answer its challenge (``POST /v1/blobs/{sha}/proof``) — the county may have the file
+already, and then it is not sent again; then ``PUT`` chunks at that offset; a chunk the server
+already has (our retry after a lost answer) is answered with ``offset_mismatch`` and the
+server's count, and we continue from there. Download: fetch ranges into ``<sha>.part`` beside
+the final file, resume from its size, verify the sha256, then rename.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .. import protocol
 from ..store import replica
@@ -28,6 +31,14 @@ class BlobError(Exception):
     """An attachment that cannot move now (missing locally, refused, damaged)."""
 
 
+@dataclass
+class Sent:
+    """What one upload cost: chunk bytes sent, and whether a proof settled it instead."""
+
+    bytes: int = 0
+    proven: bool = False
+
+
 def upload(
     transport: Transport,
     token: str,
@@ -36,8 +47,9 @@ def upload(
     size: int,
     *,
     chunk: int = protocol.CHUNK_BYTES,
-) -> int:
-    """Upload one attachment file, resuming; returns the bytes sent."""
+) -> Sent:
+    """Upload one attachment file, resuming; a file the county may have already is first
+    proved with a challenge over a few ranges of it (~200 bytes instead of the file)."""
     path = replica.blob_path(store, sha256)
     if not path.exists():
         raise BlobError(f"the file of attachment {sha256[:12]}… is missing on this device")
@@ -46,7 +58,23 @@ def upload(
     url = protocol.BLOB.format(sha256=sha256)
     status = transport.get_json(protocol.BLOB_STATUS.format(sha256=sha256), token=token)
     offset = _received(status)
-    sent = 0
+    out = Sent()
+    challenge = protocol.check_challenge(status.get("challenge"), size)
+    if not status.get("complete") and offset == 0 and challenge is not None:
+        # Nothing of ours is up yet: perhaps the county has the file already (attached to
+        # another case, or from before this store was restored). A wrong guess costs one
+        # round trip; a right one saves the whole file.
+        nonce, ranges = challenge
+        with path.open("rb") as fh:
+            pieces = [_read_at(fh, o, n) for o, n in ranges]
+        proof = protocol.blob_proof(nonce, sha256, size, pieces)
+        status = transport.post_json(
+            protocol.BLOB_PROOF.format(sha256=sha256),
+            {"nonce": nonce, "proof": proof},
+            token=token,
+        ).object("the answer to a proof")
+        offset = _received(status)
+        out.proven = bool(status.get("complete"))
     with path.open("rb") as fh:
         while not status.get("complete"):
             fh.seek(offset)
@@ -69,9 +97,17 @@ def upload(
                     continue
                 raise
             status = reply.object("the answer to a chunk upload")
-            sent += len(data)
+            out.bytes += len(data)
             offset = _received(status)
-    return sent
+    return out
+
+
+def _read_at(fh: BinaryIO, offset: int, length: int) -> bytes:
+    fh.seek(offset)
+    data = fh.read(length)
+    if len(data) != length:
+        raise BlobError("the attachment file is shorter than it should be")
+    return data
 
 
 def download(

@@ -72,6 +72,8 @@ class SyncReport:
     reference_updated: bool = False
     uploaded_files: int = 0
     uploaded_bytes: int = 0
+    #: uploads settled by proving the county already had the file (no bytes sent)
+    proven_files: int = 0
     downloaded_files: int = 0
     downloaded_bytes: int = 0
     blob_errors: list[str] = field(default_factory=list)
@@ -526,7 +528,8 @@ class SyncService:
             else:
                 replica.blob_done(store, sha, "up")
                 report.uploaded_files += 1
-                report.uploaded_bytes += sent
+                report.uploaded_bytes += sent.bytes
+                report.proven_files += int(sent.proven)
             done += 1
             self._tick(progress, done, total)
         for sha, size in replica.pending_blobs(store, "down"):

@@ -193,6 +193,16 @@ class SnapshotRequest(BaseModel):
     page_bytes: int | None = None
 
 
+class BlobProof(BaseModel):
+    """The answer to the challenge of a status answer: proves the device has the file."""
+
+    nonce: str = Field(description="the challenge's nonce", pattern=protocol.NONCE_PATTERN)
+    proof: str = Field(
+        description="HMAC-SHA256 keyed by the nonce over the asked ranges (hex)",
+        pattern=protocol.PROOF_PATTERN,
+    )
+
+
 # -- the app ---------------------------------------------------------------------------------------
 
 
@@ -332,8 +342,15 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
 
     @app.get(protocol.BLOB_STATUS, tags=["attachments"])
     def blob_status(sha256: str, auth: Auth) -> dict[str, Any]:
-        """How many bytes of an attachment the server holds (where an upload resumes)."""
+        """Where this device's upload of a file resumes, with a challenge while it does not
+        hold the file; or that a file in its scope can be downloaded."""
         return county.blob_status(auth, sha256)
+
+    @app.post(protocol.BLOB_PROOF, tags=["attachments"])
+    def prove_blob(sha256: str, body: BlobProof, auth: Auth) -> dict[str, Any]:
+        """Answer this device's challenge over a file: proven, the device need not upload it
+        (``complete``); otherwise the status of its own upload, which goes on."""
+        return county.prove_blob(auth, sha256, body.nonce, body.proof)
 
     @app.put(protocol.BLOB, tags=["attachments"])
     def put_blob(

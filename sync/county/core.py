@@ -149,8 +149,7 @@ class CountyBase:
         entries = sorted(self._timeline(tx, case_id), key=lambda e: e.sort_key)
         rows = tx.rows(
             "SELECT a.id, a.case_id, a.entry_id, a.sha256, a.name, a.mime, a.size, a.created_at,"
-            " b.complete FROM attachments a LEFT JOIN blobs b ON b.sha256 = a.sha256 "
-            "WHERE a.case_id = ? ORDER BY a.id",
+            " a.proven FROM attachments a WHERE a.case_id = ? AND a.proven = 1 ORDER BY a.id",
             [case_id],
         )
         return {
@@ -207,6 +206,7 @@ def attachment_item(row: Sequence[Any]) -> dict[str, Any]:
             "size": int(row[6]),
             "created_at": int(row[7]),
         },
+        # Only proven attachments are sent (their device holds the complete file).
         "complete": bool(row[8]),
     }
 

@@ -216,7 +216,84 @@ CREATE TABLE batches (
 );
 """
 
-MIGRATIONS = [Migration("0001_initial", _SCHEMA_1)]
+# Proof of possession for attachment bytes (docs/sync-protocol.md, section 11). A device may
+# reference a file in an attachment only once it has shown it holds the bytes: by uploading all
+# of them through its own chunks, or by answering a challenge over them. Until then its
+# attachment is not `proven` and lets nobody download the file. Uploads are per device
+# (`blob_uploads`, `upload_chunks`), so what a device is told never depends on another device's
+# upload; `blobs` holds only complete, verified files.
+#
+# Existing data: the device that first referenced a complete file (the one that uploaded it, in
+# practice) holds it, and so do the devices of its township that referenced it too (a photo
+# downloaded in the township and attached again); a reference from another township is not
+# proven (that was the hole). A partial upload is handed to the device that first referenced the
+# file, so it resumes where it stopped; every other unproven reference starts a claim at 0.
+_SCHEMA_2 = """
+ALTER TABLE attachments ADD COLUMN proven BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE blob_holders (
+    sha256 TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    since BIGINT NOT NULL,
+    PRIMARY KEY (sha256, device_id)
+);
+CREATE TABLE blob_uploads (
+    sha256 TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    received BIGINT NOT NULL,
+    PRIMARY KEY (sha256, device_id)
+);
+CREATE TABLE upload_chunks (
+    sha256 TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    pos BIGINT NOT NULL,
+    data {blob} NOT NULL,
+    PRIMARY KEY (sha256, device_id, pos)
+);
+CREATE TABLE blob_challenges (
+    sha256 TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    ranges TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (sha256, device_id)
+);
+CREATE INDEX attachments_device_sha ON attachments(device_id, sha256);
+CREATE TABLE first_refs AS
+    SELECT a.sha256 AS sha256, a.device_id AS device_id, d.township_code AS township_code
+    FROM attachments a JOIN devices d ON d.id = a.device_id
+    WHERE a.seq = (SELECT min(a2.seq) FROM attachments a2 WHERE a2.sha256 = a.sha256);
+INSERT INTO blob_holders (sha256, device_id, since)
+    SELECT DISTINCT a.sha256, a.device_id, 0
+    FROM attachments a
+    JOIN blobs b ON b.sha256 = a.sha256 AND b.complete = 1
+    JOIN devices d ON d.id = a.device_id
+    JOIN first_refs f ON f.sha256 = a.sha256 AND f.township_code = d.township_code;
+UPDATE attachments SET proven = 1 WHERE EXISTS (SELECT 1 FROM blob_holders h
+    WHERE h.sha256 = attachments.sha256 AND h.device_id = attachments.device_id);
+INSERT INTO blob_uploads (sha256, device_id, size, received)
+    SELECT f.sha256, f.device_id, b.size, b.received
+    FROM first_refs f JOIN blobs b ON b.sha256 = f.sha256 AND b.complete = 0;
+INSERT INTO upload_chunks (sha256, device_id, pos, data)
+    SELECT c.sha256, f.device_id, c.pos, c.data
+    FROM blob_chunks c
+    JOIN blobs b ON b.sha256 = c.sha256 AND b.complete = 0
+    JOIN first_refs f ON f.sha256 = c.sha256;
+INSERT INTO blob_uploads (sha256, device_id, size, received)
+    SELECT a.sha256, a.device_id, min(a.size), 0 FROM attachments a
+    WHERE a.proven = 0 AND NOT EXISTS (SELECT 1 FROM blob_uploads u
+        WHERE u.sha256 = a.sha256 AND u.device_id = a.device_id)
+    GROUP BY a.sha256, a.device_id;
+DELETE FROM blob_chunks WHERE sha256 IN (SELECT sha256 FROM blobs WHERE complete = 0);
+DELETE FROM blobs WHERE complete = 0;
+DROP TABLE first_refs
+"""
+
+MIGRATIONS = [
+    Migration("0001_initial", _SCHEMA_1),
+    Migration("0002_blob_possession", _SCHEMA_2),
+]
 
 _TYPES = {
     "sqlite": {"blob": "BLOB"},

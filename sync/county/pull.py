@@ -105,11 +105,12 @@ class PullMixin(CountyBase):
         if kind == "attachment":
             row = tx.one(
                 "SELECT a.id, a.case_id, a.entry_id, a.sha256, a.name, a.mime, a.size, "
-                "a.created_at, b.complete FROM attachments a "
-                "LEFT JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = ?",
+                "a.created_at, a.proven FROM attachments a WHERE a.id = ? AND a.proven = 1",
                 [ref],
             )
             if row is None:
+                # Not proven (yet): its device has not shown it has the file. It is sent when
+                # it is proven (a change of its own), and never if it is not.
                 return None
             return {"kind": "attachment", **attachment_item(row)}
         if kind == "visit":

@@ -19,6 +19,7 @@ from ..model.records import (
 )
 from ..model.workflow import OPENING, ROLES, check
 from . import accounts as acc
+from . import files
 from .core import (
     ApiError,
     CaseWork,
@@ -383,13 +384,14 @@ class PushMixin(CountyBase):
                     raise Reject("unknown_case", "the county has no such case")
                 if not keys & session.keys:
                     raise Reject("out_of_scope", "the case is outside this device's scope")
-                blob = tx.one("SELECT size FROM blobs WHERE sha256 = ?", [a.sha256])
-                if blob is not None and int(blob[0]) != a.size:
-                    raise Reject("malformed", "the size does not match the file with this sha256")
+                # Only a file this device holds (uploaded, or proved it has) makes a proven
+                # attachment; anything else waits for its bytes or a proof. Nothing here
+                # depends on whether the file exists elsewhere in the county.
+                proven = files.reference(tx, session.device.id, a.sha256, a.size)
                 seq = tx.next_seq()
                 tx.execute(
                     "INSERT INTO attachments (id, case_id, entry_id, sha256, name, mime, size, "
-                    "created_at, device_id, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "created_at, device_id, seq, proven) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         a.id,
                         a.case_id,
@@ -401,20 +403,12 @@ class PushMixin(CountyBase):
                         a.created_at,
                         session.device.id,
                         seq,
+                        int(proven),
                     ],
-                )
-                tx.execute(
-                    "INSERT INTO blobs (sha256, size, received, complete) VALUES (?, ?, 0, 0) "
-                    "ON CONFLICT (sha256) DO NOTHING",
-                    [a.sha256, a.size],
                 )
                 self._change(tx, seq, "attachment", a.id, session.device.id, keys)
                 result["status"] = "applied"
-            blob = tx.one("SELECT received, complete FROM blobs WHERE sha256 = ?", [a.sha256])
-            result["upload"] = {
-                "received": int(blob[0]) if blob else 0,
-                "complete": bool(blob[1]) if blob else False,
-            }
+            result["upload"] = files.upload_state(tx, session.device.id, a.sha256)
         except Reject as rej:
             result.update(status="rejected", code=rej.code, reason=rej.reason)
         return result

@@ -141,3 +141,28 @@ def test_transfers_survive_a_link_that_cuts_answers(
         assert link.stats["truncations"] >= 2
     assert replica.blob_path(b.store, sha).read_bytes() == data
     assert not part.exists()
+
+
+def test_a_photo_attached_again_elsewhere_is_proved_not_sent_again(
+    devices: Callable[..., Device], county: CountyServer
+) -> None:
+    """The supervisor got the operator's photo with its case and attaches it to another case:
+    the county has the file, so the supervisor's device proves it has the bytes (a challenge
+    over a few ranges) instead of uploading them, and the photo can be fetched through both."""
+    a = devices(OP, chunk_bytes=CHUNK)
+    b = devices(SUP, chunk_bytes=CHUNK)
+    data = photo(80_000, seed=5)
+    first = report_case(a, "原案件")
+    sha = attach(a, first, data)
+    assert a.sync().uploaded_bytes == len(data)
+    assert b.sync().downloaded_files == 1
+    second = report_case(b, "关联案件")
+    assert attach(b, second, replica.blob_path(b.store, sha).read_bytes()) == sha
+    report = b.sync()
+    assert report.status == "ok", report.to_json()
+    assert (report.uploaded_files, report.proven_files, report.uploaded_bytes) == (1, 1, 0)
+    assert report.bytes_up < len(data) // 10, report.bytes_up
+    got = a.sync()
+    assert got.status == "ok" and got.pulled_attachments >= 1, got.to_json()
+    (pulled,) = attachments.attachments(a.store, second)
+    assert attachments.photo_bytes(a.store, pulled) == data

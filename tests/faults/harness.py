@@ -689,6 +689,12 @@ def check_server(county: CountyProcess, created: dict[str, set[str]]) -> Finding
                 out.stuck.append(f"blob {sha[:12]} is not complete at the county ({pos}/{size})")
             elif digest.hexdigest() != sha:
                 out.damaged.append(f"blob {sha[:12]}: bytes do not match the hash")
+        # Every attachment's device ends up holding its file (uploaded, or proved it has it);
+        # an attachment left unproven gives nobody its photo.
+        for att, sha, device in conn.execute(
+            "SELECT id, sha256, device_id FROM attachments WHERE proven = 0"
+        ):
+            out.stuck.append(f"attachment {att} ({sha[:12]} from {device}) is not proven")
     return out
 
 

@@ -12,7 +12,8 @@ client (``gridroom``):
   ``send:<what>``     before the n-th request of that kind leaves (the push is marked in flight)
   ``reply:<what>``    after its answer arrived, before the device stored anything of it
                       (``what``: ``sync``, ``put`` (a chunk upload), ``get`` (a chunk download),
-                      ``reference``, ``status`` (blob status), ``any``)
+                      ``reference``, ``status`` (blob status), ``proof`` (a proof of
+                      possession), ``any``)
   ``commit``          inside the n-th local write transaction, before COMMIT
   ``committed``       just after the n-th local write transaction committed
 
@@ -69,6 +70,8 @@ def _kind(method: str, path: str) -> str:
         return "reference"
     if path.endswith("/status"):
         return "status"
+    if path.endswith("/proof"):
+        return "proof"
     if path.startswith("/v1/blobs/"):
         return "put" if method == "PUT" else "get"
     return "other"
