@@ -157,7 +157,10 @@ class SyncService:
         chunk_bytes: int = protocol.CHUNK_BYTES,
         verify_every_ms: int = VERIFY_EVERY_MS,
         transport_options: dict[str, Any] | None = None,
+        deadline_s: float | None = None,
     ) -> None:
+        """``deadline_s``: how long one sync keeps trying without an answer before it says
+        offline (the ``sync_deadline_s`` setting; default the transport's ``DEADLINE_S``)."""
         self.tokens = tokens if tokens is not None else default_tokens()
         self.ca_file = ca_file or None
         self.batch_bytes = batch_bytes
@@ -165,6 +168,8 @@ class SyncService:
         self.chunk_bytes = chunk_bytes
         self.verify_every_ms = verify_every_ms
         self.transport_options = dict(transport_options or {})
+        if deadline_s is not None:
+            self.transport_options["deadline"] = float(deadline_s)
 
     # -- the status line ------------------------------------------------------------------------
 
