@@ -49,6 +49,10 @@ SUPPORTED_VERSIONS = (1,)
 PROTOCOL_HEADER = "Gridroom-Protocol"
 #: Request header carrying a push's idempotency key (the batch id).
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: The server's clock (ms) when a request reached it, and when it sent the reply: with the
+#: device's send and receive times they give the clock offset NTP-style (section 10).
+ARRIVAL_HEADER = "Gridroom-Server-Arrival"
+REPLY_HEADER = "Gridroom-Server-Reply"
 #: Media type of every JSON body.
 JSON_TYPE = "application/json"
 #: Media type of attachment bytes.

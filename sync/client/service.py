@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import protocol
-from ..model.clock import Millis
+from ..model.clock import ClockSample, Millis, best_sample, offset_to_adopt
 from ..store import replica
 from ..store.store import Store
 from . import blobs
@@ -352,6 +352,7 @@ class SyncService:
         reference_version = st.get("reference_version") or ""
         checksums = None
         restarted = False
+        samples: list[ClockSample] = []  # this sync's clock measurements (see _adopt_offset)
         for _ in range(MAX_ROUNDS):
             batch = replica.next_batch(store, self.batch_bytes)
             body: dict[str, Any] = {
@@ -385,8 +386,10 @@ class SyncService:
                         "server's clock.",
                         reached=True,
                     )
-                offset = protocol.measured_offset(reply.sent_at, reply.received_at, server_time)
-                replica.set_clock_offset(store, offset)
+                sample = reply.clock_sample(server_time)
+                if sample is not None:
+                    samples.append(sample)
+                self._adopt_offset(store, samples)
             if batch is not None:
                 push = answer.get("push")
                 if not isinstance(push, dict) or push.get("batch_id") != batch.batch_id:
@@ -464,6 +467,16 @@ class SyncService:
             done = self._done(report)
             self._tick(progress, done, done + left + int(more))
         return checksums
+
+    @staticmethod
+    def _adopt_offset(store: Store, samples: list[ClockSample]) -> None:
+        """Adopt the clock offset of the best (lowest-delay) sample of this sync, if it is
+        precise enough or proves the current offset wrong (:func:`offset_to_adopt`): a slow
+        round trip — a busy county, a slow push — never moves a clock that is about right."""
+        current = replica.clock_offset(store)
+        offset = offset_to_adopt(best_sample(samples), current, noise_ms=protocol.OFFSET_NOISE_MS)
+        if offset is not None:
+            replica.set_clock_offset(store, offset)
 
     def _verify(
         self,

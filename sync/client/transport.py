@@ -36,6 +36,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .. import protocol
+from ..model.clock import ClockSample
 
 USER_AGENT = "Gridroom/0.1 (+sync protocol 1)"
 #: Seconds a transport keeps trying without a successful answer (see the module doc).
@@ -81,6 +82,19 @@ class Reply:
     #: the device's clock when the request was sent and when the answer came (for the offset)
     sent_at: int
     received_at: int
+
+    def clock_sample(self, server_time: int | None = None) -> ClockSample | None:
+        """This round trip's measurement of the device's clock error: NTP-style from the
+        server's arrival and reply stamps (``Gridroom-Server-Arrival`` / ``-Reply``), else —
+        a server that does not send them — from ``server_time`` read anywhere inside the round
+        trip; None when there is neither."""
+        arrival = _stamp(self.headers.get(protocol.ARRIVAL_HEADER))
+        reply = _stamp(self.headers.get(protocol.REPLY_HEADER))
+        if arrival is not None and reply is not None and reply >= arrival:
+            return ClockSample.ntp(self.sent_at, arrival, reply, self.received_at)
+        if server_time is not None:
+            return ClockSample.cristian(self.sent_at, self.received_at, server_time)
+        return None
 
     def json(self) -> Any:
         try:
@@ -406,6 +420,14 @@ def _portal(base_url: str, response: requests.Response) -> TransportError | None
                 status=status,
             )
     return None
+
+
+def _stamp(header: str | None) -> int | None:
+    """A millisecond stamp from a header, or None when absent or not a whole number."""
+    if header is None:
+        return None
+    text = header.strip()
+    return int(text) if text.isdigit() and len(text) <= 15 else None
 
 
 def _short(exc: BaseException) -> str:

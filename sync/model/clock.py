@@ -125,3 +125,62 @@ class HybridClock:
             else:
                 counter = 0
             self._last = HlcStamp(top, counter, self.device)
+
+
+# -- the offset from the county's clock ------------------------------------------------------------
+
+#: A sample whose round trip (less the server's own time) exceeds this is not adopted when it
+#: merely disagrees a little: its error can be up to half of it.
+MAX_SAMPLE_DELAY_MS = 2_000
+
+
+@dataclass(frozen=True)
+class ClockSample:
+    """One measurement of this device's clock error against the server's, NTP-style.
+
+    ``offset`` is what to add to the device's wall clock to get the server's; ``delay`` is the
+    time on the wire (the round trip less the server's own handling time): the true offset lies
+    within ``offset ± delay / 2``.
+    """
+
+    offset: int
+    delay: int
+
+    @classmethod
+    def ntp(cls, sent: Millis, arrival: Millis, reply: Millis, received: Millis) -> ClockSample:
+        """From the four timestamps: the device's clock at sending and at receiving, the
+        server's at the request's arrival and at its reply. How long the server took (waiting
+        for a lock, a slow push) does not enter the estimate."""
+        handling = max(0, reply - arrival)
+        return cls(
+            offset=((arrival - sent) + (reply - received)) // 2,
+            delay=max(0, (received - sent) - handling),
+        )
+
+    @classmethod
+    def cristian(cls, sent: Millis, received: Millis, server_time: Millis) -> ClockSample:
+        """From one server reading anywhere inside the round trip (a server that does not
+        stamp arrival and reply): the whole round trip is the uncertainty."""
+        return cls(offset=server_time - (sent + received) // 2, delay=max(0, received - sent))
+
+
+def best_sample(samples: list[ClockSample]) -> ClockSample | None:
+    """The most precise of ``samples`` (lowest delay), or None."""
+    return min(samples, key=lambda s: s.delay) if samples else None
+
+
+def offset_to_adopt(sample: ClockSample | None, current: int, *, noise_ms: int) -> int | None:
+    """The offset to adopt from the best recent ``sample``, or None to keep ``current``.
+
+    A quick sample (delay up to :data:`MAX_SAMPLE_DELAY_MS`) is adopted when it differs from
+    ``current`` by ``noise_ms`` or more. A slow one only when it proves ``current`` wrong: when
+    ``current`` lies outside the sample's own uncertainty (``± delay / 2``) by more than the
+    noise — a clock years off is still corrected over a slow link, while a slow round trip
+    never moves a clock that is about right.
+    """
+    if sample is None:
+        return None
+    moved = abs(sample.offset - current)
+    if sample.delay <= MAX_SAMPLE_DELAY_MS:
+        return sample.offset if moved >= noise_ms else None
+    return sample.offset if moved > sample.delay // 2 + noise_ms else None
