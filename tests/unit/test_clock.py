@@ -3,6 +3,8 @@ and compared (``ORDER BY hlc``), for any number of readings within one milliseco
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,6 +61,13 @@ def test_the_ten_thousandth_reading_rolls_into_the_next_millisecond() -> None:
     assert stamps[COUNTER_SPAN] == HlcStamp(WALL + 1, 0, "DEV1")
     assert stamps[COUNTER_SPAN].encode() == f"{WALL + 1:013d}.0000.DEV1"
     assert stamps[-2].encode() < stamps[-1].encode()
+    # As stored: SQLite's ORDER BY and max() on the text give the clock's order.
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE e (n INTEGER, hlc TEXT)")
+    db.executemany("INSERT INTO e VALUES (?, ?)", [(i, s.encode()) for i, s in enumerate(stamps)])
+    order = [n for (n,) in db.execute("SELECT n FROM e ORDER BY hlc")]
+    assert order == list(range(len(stamps)))
+    assert db.execute("SELECT max(hlc) FROM e").fetchone()[0] == stamps[-1].encode()
     # When the physical clock reaches that millisecond, it continues from there.
     later = HybridClock("DEV1", wall=lambda: WALL + 1)
     later.observe(stamps[-1].encode())
