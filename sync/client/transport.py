@@ -336,8 +336,8 @@ class Transport:
             )
         if out_of_time:
             last.message = (
-                f"{last.message.rstrip('.')}. Gave up after {self._deadline_words()} without an "
-                "answer; the next sync tries again."
+                f"{last.message.rstrip('.')}. Gave up after {self._deadline_words()} of trying "
+                "(the sync deadline); the next sync tries again."
             )
             last.args = (last.message,)
         raise last
