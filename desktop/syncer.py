@@ -45,7 +45,8 @@ START_DELAY_MS = 500
 POLL_MS = 200
 #: The desktop's transport settings: a shorter backoff than ``gridroom sync`` waits, because the
 #: next background sync comes anyway and a person should learn soon that the county is away
-#: (a refused connection shows as offline in about 5 s instead of about 25 s).
+#: (a refused connection shows as offline in under a second). A dead link that answers nothing
+#: is bounded by the ``sync_deadline_s`` setting, as for ``gridroom sync``.
 TRANSPORT_OPTIONS: dict[str, Any] = {"attempts": 3, "backoff": 0.25}
 #: How long quitting waits for a running sync to stop before leaving it to die with the app.
 SHUTDOWN_WAIT_S = 5.0
@@ -281,6 +282,7 @@ class Syncer(QObject):
                 tokens=self.tokens,
                 ca_file=self._ctx.settings.get("ca_file") or None,
                 transport_options=options,
+                deadline_s=self._ctx.settings.get("sync_deadline_s"),
             )
         return self._service
 
@@ -327,8 +329,8 @@ class Syncer(QObject):
             return
         if name in ("sync_interval_s", "sync_after_change_s") and self.view.enrolled:
             self._apply_intervals()
-        elif name == "ca_file":
-            self._service = None  # built again with the new certificate on the next sync
+        elif name in ("ca_file", "sync_deadline_s"):
+            self._service = None  # built again with the new value on the next sync
 
     # -- syncing --------------------------------------------------------------------------------
 

@@ -50,6 +50,10 @@ SUPPORTED_VERSIONS = (1,)
 PROTOCOL_HEADER = "Gridroom-Protocol"
 #: Request header carrying a push's idempotency key (the batch id).
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: The server's clock (ms) when a request reached it, and when it sent the reply: with the
+#: device's send and receive times they give the clock offset NTP-style (section 10).
+ARRIVAL_HEADER = "Gridroom-Server-Arrival"
+REPLY_HEADER = "Gridroom-Server-Reply"
 #: Media type of every JSON body.
 JSON_TYPE = "application/json"
 #: Media type of attachment bytes.
@@ -674,6 +678,9 @@ def clamp_stamp(
 ) -> tuple[Millis, str] | None:
     """The county's correction of a stamp from the future, or None when it stands.
 
+    A stamp whose counter is wider than 4 digits (older builds) is rewritten to its canonical
+    text (see :mod:`sync.model.clock`), with ``at`` unchanged.
+
     A stamp later than ``server_now + MAX_FUTURE_MS`` comes from a device whose clock runs
     ahead. The county shifts it by the device's measured offset (which keeps the device's own
     entries in their order) and never lets it pass ``server_now``; the HLC's counter and the
@@ -682,7 +689,9 @@ def clamp_stamp(
     stamp = HlcStamp.decode(hlc)
     limit = server_now + MAX_FUTURE_MS
     if at <= limit and stamp.wall <= limit:
-        return None
+        # An older build may send a counter of 5+ digits, which sorts wrongly as text: store
+        # the same instant in canonical form (and the device adopts it as a restamp).
+        return None if stamp.canonical(hlc) else (at, stamp.encode())
     new_at = at if at <= limit else min(max(at + device_offset, 0), server_now)
     wall = (
         stamp.wall if stamp.wall <= limit else min(max(stamp.wall + device_offset, 0), server_now)

@@ -42,6 +42,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("require_encryption", bool, False, "Refuse to keep an unencrypted store"),
         Setting("sync_interval_s", int, 300, "Seconds between background syncs"),
         Setting("sync_after_change_s", int, 10, "Seconds after a local change before syncing"),
+        Setting(
+            "sync_deadline_s",
+            int,
+            75,
+            "Seconds a sync keeps trying without an answer from the county before it says offline",
+        ),
         Setting("account", str, "", "The account last signed in on this device"),
         Setting("page_size", int, 200, "Rows fetched per page in case lists"),
         Setting("saved_filters", str, "[]", "Saved case filters (JSON)"),

@@ -50,7 +50,9 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         path = str(enrol.default_store_path(township, settings.get("data_dir") or None))
     ca_file = args.ca_file or settings.get("ca_file") or None
     tokens = tokens if tokens is not None else default_tokens()
-    service = SyncService(tokens=tokens, ca_file=ca_file)
+    service = SyncService(
+        tokens=tokens, ca_file=ca_file, deadline_s=settings.get("sync_deadline_s")
+    )
     signed_in_here = False
     store = Store.open(path)
     try:

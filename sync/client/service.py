@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import protocol
-from ..model.clock import Millis
+from ..model.clock import ClockSample, Millis, best_sample, offset_to_adopt
 from ..store import replica
 from ..store.store import Store
 from . import blobs
@@ -159,7 +159,10 @@ class SyncService:
         chunk_bytes: int = protocol.CHUNK_BYTES,
         verify_every_ms: int = VERIFY_EVERY_MS,
         transport_options: dict[str, Any] | None = None,
+        deadline_s: float | None = None,
     ) -> None:
+        """``deadline_s``: how long one sync keeps trying without an answer before it says
+        offline (the ``sync_deadline_s`` setting; default the transport's ``DEADLINE_S``)."""
         self.tokens = tokens if tokens is not None else default_tokens()
         self.ca_file = ca_file or None
         self.batch_bytes = batch_bytes
@@ -167,6 +170,8 @@ class SyncService:
         self.chunk_bytes = chunk_bytes
         self.verify_every_ms = verify_every_ms
         self.transport_options = dict(transport_options or {})
+        if deadline_s is not None:
+            self.transport_options["deadline"] = float(deadline_s)
 
     # -- the status line ------------------------------------------------------------------------
 
@@ -349,6 +354,7 @@ class SyncService:
         reference_version = st.get("reference_version") or ""
         checksums = None
         restarted = False
+        samples: list[ClockSample] = []  # this sync's clock measurements (see _adopt_offset)
         for _ in range(MAX_ROUNDS):
             batch = replica.next_batch(store, self.batch_bytes)
             body: dict[str, Any] = {
@@ -382,8 +388,10 @@ class SyncService:
                         "server's clock.",
                         reached=True,
                     )
-                offset = protocol.measured_offset(reply.sent_at, reply.received_at, server_time)
-                replica.set_clock_offset(store, offset)
+                sample = reply.clock_sample(server_time)
+                if sample is not None:
+                    samples.append(sample)
+                self._adopt_offset(store, samples)
             if batch is not None:
                 push = answer.get("push")
                 if not isinstance(push, dict) or push.get("batch_id") != batch.batch_id:
@@ -461,6 +469,16 @@ class SyncService:
             done = self._done(report)
             self._tick(progress, done, done + left + int(more))
         return checksums
+
+    @staticmethod
+    def _adopt_offset(store: Store, samples: list[ClockSample]) -> None:
+        """Adopt the clock offset of the best (lowest-delay) sample of this sync, if it is
+        precise enough or proves the current offset wrong (:func:`offset_to_adopt`): a slow
+        round trip — a busy county, a slow push — never moves a clock that is about right."""
+        current = replica.clock_offset(store)
+        offset = offset_to_adopt(best_sample(samples), current, noise_ms=protocol.OFFSET_NOISE_MS)
+        if offset is not None:
+            replica.set_clock_offset(store, offset)
 
     def _verify(
         self,

@@ -1,11 +1,21 @@
 """HTTP to the county platform, built for village links: persistent connections, gzip bodies,
 timeouts, and retries with exponential backoff and jitter.
 
-Two layers of retry: urllib3's :class:`Retry` handles refused connections and 502/503/504
-answers (honouring ``Retry-After``); around it, :meth:`Transport.request` retries what urllib3
-cannot see — a response cut off mid-body, a read timeout. Every request the client retries is
-idempotent by construction (pushes carry their batch id, chunks their offset), so a retry never
-applies anything twice.
+One retry policy, in one place: :meth:`Transport.request` retries a refused or dropped
+connection, a timeout, a response cut off mid-body and a 502/503/504 answer, with exponential
+backoff and full jitter (a server's ``Retry-After`` wins when longer), at most ``attempts``
+times. urllib3 itself retries nothing (``Retry(0)``): two layers used to multiply, and one
+request made 20 connection attempts to a refused port.
+
+Every transport also has a **deadline** (``deadline`` seconds, the ``sync_deadline_s`` setting):
+the time it spends in requests without a successful answer. Each attempt's connect and read
+timeouts are cut to what is left of it, and no retry starts that could not finish within it; a
+success starts it afresh, so a long sync that makes progress is never cut, while a dead link
+(refused, or a black hole that accepts and never answers) is reported as offline within the
+deadline. The sync service makes one transport per sync, so this is the deadline per sync.
+
+Every request the client retries is idempotent by construction (pushes carry their batch id,
+chunks their offset), so a retry never applies anything twice.
 
 ``verify=`` is passed on every request: ``requests`` ignores ``Session.verify`` when
 ``REQUESTS_CA_BUNDLE`` is set in the environment, which would silently swap the county's CA.
@@ -26,8 +36,13 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .. import protocol
+from ..model.clock import ClockSample
 
 USER_AGENT = "Gridroom/0.1 (+sync protocol 1)"
+#: Seconds a transport keeps trying without a successful answer (see the module doc).
+DEADLINE_S = 75.0
+#: An attempt with less time than this left of the deadline is not started.
+MIN_ATTEMPT_S = 0.5
 
 
 class TransportError(Exception):
@@ -67,6 +82,19 @@ class Reply:
     #: the device's clock when the request was sent and when the answer came (for the offset)
     sent_at: int
     received_at: int
+
+    def clock_sample(self, server_time: int | None = None) -> ClockSample | None:
+        """This round trip's measurement of the device's clock error: NTP-style from the
+        server's arrival and reply stamps (``Gridroom-Server-Arrival`` / ``-Reply``), else —
+        a server that does not send them — from ``server_time`` read anywhere inside the round
+        trip; None when there is neither."""
+        arrival = _stamp(self.headers.get(protocol.ARRIVAL_HEADER))
+        reply = _stamp(self.headers.get(protocol.REPLY_HEADER))
+        if arrival is not None and reply is not None and reply >= arrival:
+            return ClockSample.ntp(self.sent_at, arrival, reply, self.received_at)
+        if server_time is not None:
+            return ClockSample.cristian(self.sent_at, self.received_at, server_time)
+        return None
 
     def json(self) -> Any:
         try:
@@ -108,9 +136,11 @@ class Transport:
         attempts: int = 5,
         backoff: float = 0.5,
         backoff_max: float = 30.0,
+        deadline: float | None = DEADLINE_S,
         sleep: Callable[[float], None] = time.sleep,
         wall: Callable[[], int] | None = None,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"the server URL must start with https:// (got {base_url!r})")
@@ -123,20 +153,15 @@ class Transport:
         self._sleep = sleep
         self._wall = wall or (lambda: time.time_ns() // 1_000_000)
         self._rng = rng or random.Random()
+        self._monotonic = monotonic
+        #: seconds without a successful answer after which the transport stops trying
+        self.deadline = deadline if deadline and deadline > 0 else None
+        #: seconds spent in requests since the last successful answer, and when this one began
+        self._quiet = 0.0
+        self._began = monotonic()
         self.session = requests.Session()
-        retry = Retry(
-            total=3,
-            connect=3,
-            read=0,  # a body cut short is retried by request(), which sees it
-            status=2,
-            status_forcelist=(502, 503, 504),
-            allowed_methods=None,  # every method we send is idempotent (see module doc)
-            backoff_factor=backoff,
-            backoff_jitter=backoff,
-            backoff_max=backoff_max,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
+        # urllib3 retries nothing: request() is the one retry policy (see the module doc).
+        retry = Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
         adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -179,6 +204,27 @@ class Transport:
     ) -> Reply:
         """Send one request (retrying breaks with backoff and jitter); raise TransportError
         unless the status is in ``ok``."""
+        self._began = self._monotonic()
+        try:
+            reply = self._send(method, path, token, json_body, data, headers, params, ok, retry)
+        except BaseException:
+            self._quiet += self._monotonic() - self._began
+            raise
+        self._quiet = 0.0  # progress: the deadline starts afresh
+        return reply
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        json_body: Any,
+        data: bytes | None,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        ok: tuple[int, ...],
+        retry: bool,
+    ) -> Reply:
         send_headers = dict(headers or {})
         body = data
         if json_body is not None:
@@ -189,10 +235,19 @@ class Transport:
         url = self.base_url + path
         last: TransportError | None = None
         malformed = 0
+        out_of_time = False
         for attempt in range(self.attempts if retry else 1):
             if attempt:
+                delay = self._delay(attempt, last)
+                if self._left() - delay < MIN_ATTEMPT_S:
+                    out_of_time = True  # no time for another attempt within the deadline
+                    break
                 self.retries += 1
-                self._sleep(self._delay(attempt, last))
+                self._sleep(delay)
+            timeout = self._timeouts()
+            if timeout is None:
+                out_of_time = True
+                break
             sent_at = self._wall()
             try:
                 response = self.session.request(
@@ -201,7 +256,7 @@ class Transport:
                     data=body,
                     headers=send_headers,
                     params=params,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     verify=self.verify,
                     allow_redirects=False,
                 )
@@ -275,8 +330,33 @@ class Transport:
                 last = error
                 continue
             raise error
-        assert last is not None
+        if last is None:
+            raise TransportError(
+                "offline", f"Cannot reach the server within {self._deadline_words()}."
+            )
+        if out_of_time:
+            last.message = (
+                f"{last.message.rstrip('.')}. Gave up after {self._deadline_words()} of trying "
+                "(the sync deadline); the next sync tries again."
+            )
+            last.args = (last.message,)
         raise last
+
+    def _left(self) -> float:
+        """Seconds left of the deadline (infinite without one)."""
+        if self.deadline is None:
+            return float("inf")
+        return self.deadline - (self._quiet + self._monotonic() - self._began)
+
+    def _timeouts(self) -> tuple[float, float] | None:
+        """This attempt's (connect, read) timeouts, cut to the deadline; None when spent."""
+        left = self._left()
+        if left < MIN_ATTEMPT_S:
+            return None
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
+
+    def _deadline_words(self) -> str:
+        return f"{self.deadline:g} s" if self.deadline is not None else "the time allowed"
 
     def _delay(self, attempt: int, last: TransportError | None) -> float:
         """Exponential backoff with full jitter; a server's Retry-After wins when longer."""
@@ -340,6 +420,14 @@ def _portal(base_url: str, response: requests.Response) -> TransportError | None
                 status=status,
             )
     return None
+
+
+def _stamp(header: str | None) -> int | None:
+    """A millisecond stamp from a header, or None when absent or not a whole number."""
+    if header is None:
+        return None
+    text = header.strip()
+    return int(text) if text.isdigit() and len(text) <= 15 else None
 
 
 def _short(exc: BaseException) -> str:

@@ -135,6 +135,38 @@ class ProtocolVersion:
 
 
 PROTOCOL_HEADER_BYTES = protocol.PROTOCOL_HEADER.lower().encode()
+ARRIVAL_HEADER_BYTES = protocol.ARRIVAL_HEADER.lower().encode()
+REPLY_HEADER_BYTES = protocol.REPLY_HEADER.lower().encode()
+
+
+class ServerClock:
+    """ASGI middleware, the outermost: stamp the server's clock when a request arrives (before
+    its body is read or any handler waits for anything) and when its reply starts, in the
+    ``Gridroom-Server-Arrival`` and ``Gridroom-Server-Reply`` headers. A device measures its
+    clock offset from these and its own send and receive times, so a slow request (a big push,
+    a busy database) does not skew it (docs/sync-protocol.md, section 10)."""
+
+    def __init__(self, app: ASGIApp, clock: Callable[[], int]) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        arrival = str(int(self.clock())).encode()
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    *message.get("headers", []),
+                    (ARRIVAL_HEADER_BYTES, arrival),
+                    (REPLY_HEADER_BYTES, str(int(self.clock())).encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, stamped)
 
 
 def _session(request: Request, authorization: Annotated[str | None, Header()] = None) -> Session:
@@ -238,6 +270,8 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
     )
     app.add_middleware(GunzipRequests)
     app.add_middleware(ProtocolVersion)
+    # Added last, so it runs first: the arrival stamp is taken before anything else happens.
+    app.add_middleware(ServerClock, clock=county.clock)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:

@@ -375,23 +375,56 @@ class Tx:
         )
 
 
+#: How long a request waits for a PostgreSQL connection (the server restarting, the pool busy)
+#: before it is answered 503 "unavailable" (which clients retry).
+PG_WAIT_S = 20.0
+#: How long opening the database waits for PostgreSQL to accept a first connection.
+PG_CONNECT_S = 10
+
+
 class Database:
     """A small connection pool over SQLite (a file path) or PostgreSQL (a ``postgresql://`` URL).
 
     ``write()`` transactions take the writers' lock first; ``read()`` transactions see one
     consistent snapshot. Close the pool with :meth:`close`.
+
+    PostgreSQL connections come from :class:`psycopg_pool.ConnectionPool`, which checks each
+    connection as it is handed out (``check_connection``) and drops a broken one for a new one:
+    after PostgreSQL restarts (or a network cut to it), the next request gets a working
+    connection without restarting the county server. A request that finds PostgreSQL still down
+    (or loses its connection mid-transaction) answers 503 ``unavailable``, which clients retry.
     """
 
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = url
+        self._pg: Any = None
         if url.startswith(("postgresql://", "postgres://")):
             self.dialect = "postgresql"
             try:
-                import psycopg  # noqa: F401  (imported here: SQLite-only installs lack it)
+                # imported here: SQLite-only installs lack them
+                import psycopg
+                from psycopg_pool import ConnectionPool
             except ImportError as exc:  # pragma: no cover - depends on the installation
                 raise DatabaseError(
-                    "PostgreSQL needs the psycopg package: pip install 'psycopg[binary]'"
+                    "PostgreSQL needs the psycopg and psycopg-pool packages: "
+                    "pip install 'psycopg[binary]' psycopg-pool"
                 ) from exc
+            try:
+                # One connection first, for a plain error now (wrong password, no server)
+                # instead of a pool that waits in the background.
+                psycopg.connect(url, autocommit=True, connect_timeout=PG_CONNECT_S).close()
+            except psycopg.Error as exc:
+                raise DatabaseError(f"Cannot connect to PostgreSQL: {exc}".strip()) from exc
+            self._pg = ConnectionPool(
+                url,
+                kwargs={"autocommit": True, "connect_timeout": PG_CONNECT_S},
+                min_size=1,
+                max_size=pool_size,
+                check=ConnectionPool.check_connection,
+                timeout=PG_WAIT_S,
+                name="gridroom-county",
+                open=True,
+            )
         else:
             self.dialect = "sqlite"
             self.path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
@@ -403,14 +436,33 @@ class Database:
 
     # -- connections ------------------------------------------------------------------------------
 
-    def _connect(self) -> Any:
-        if self.dialect == "postgresql":
-            import psycopg
+    @contextlib.contextmanager
+    def _pg_conn(self) -> Iterator[Any]:
+        """A checked PostgreSQL connection from the pool; a lost server is a DatabaseError."""
+        import psycopg
+        import psycopg_pool
 
-            try:
-                return psycopg.connect(self.url, autocommit=True)
-            except psycopg.Error as exc:
-                raise DatabaseError(f"Cannot connect to PostgreSQL: {exc}".strip()) from exc
+        handed = False
+        try:
+            with self._pg.connection() as conn:
+                handed = True
+                try:
+                    yield conn
+                except psycopg.Error as exc:
+                    if conn.broken or conn.closed:
+                        # The connection died under us (PostgreSQL restarted): the pool drops
+                        # it on return; this request is answered 503 and retried.
+                        raise DatabaseError(f"PostgreSQL connection lost: {exc}".strip()) from exc
+                    raise
+        except psycopg_pool.PoolTimeout as exc:
+            raise DatabaseError(f"PostgreSQL is not reachable: {exc}".strip()) from exc
+        except psycopg.OperationalError as exc:
+            if handed:
+                raise  # a query's own error (a serialization failure …), not the link
+            # Raised while the pool handed the connection over (before our block ran).
+            raise DatabaseError(f"PostgreSQL is not reachable: {exc}".strip()) from exc
+
+    def _connect(self) -> Any:
         try:
             conn = sqlite3.connect(
                 str(self.path),
@@ -430,6 +482,10 @@ class Database:
     def _conn(self) -> Iterator[Any]:
         if self._closed:
             raise DatabaseError("the database pool is closed")
+        if self._pg is not None:
+            with self._pg_conn() as pg:
+                yield pg
+            return
         try:
             conn = self._pool.get_nowait()
         except queue.Empty:
@@ -482,6 +538,8 @@ class Database:
 
     def close(self) -> None:
         self._closed = True
+        if self._pg is not None:
+            self._pg.close()
         with self._lock:
             conns, self._all = self._all, []
         for conn in conns:

@@ -3,7 +3,11 @@ future, so a laptop set ten years ahead neither poisons the order of events nor 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 from sync import protocol
 from sync.model.clock import HlcStamp, now_millis
@@ -119,3 +123,100 @@ def test_another_connection_catches_up_after_a_sync(
         assert state.conflicts == []
     finally:
         window.close()
+
+
+# -- the offset under a slow county ---------------------------------------------------------------
+
+#: The error a measured offset may have on loopback, even on a busy machine.
+PRECISION_MS = 1_000
+
+
+@contextlib.contextmanager
+def writers_held(county: CountyServer, seconds: float) -> Iterator[None]:
+    """Hold the county database's writers' lock (as a long push would) for ``seconds``, from
+    another connection: every push that arrives meanwhile waits for it, inside its handler."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        if county.backend == "postgres":
+            import psycopg
+
+            with psycopg.connect(county.db_url, autocommit=True) as conn:
+                conn.execute("BEGIN")
+                conn.execute("SELECT value FROM counters WHERE name = 'seq' FOR UPDATE")
+                taken.set()
+                time.sleep(seconds)
+                conn.execute("ROLLBACK")
+        else:
+            conn = sqlite3.connect(county.db_url, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                taken.set()
+                time.sleep(seconds)
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert taken.wait(30), "could not take the county's writers' lock"
+    try:
+        yield
+    finally:
+        thread.join(seconds + 30)
+
+
+def _pending_case(device: Device, county: CountyServer, title: str) -> str:
+    grid = county.account(f"{TOWNSHIP_A}-gw")["grids"][0]
+    actor = _actor(county, device.login)
+    return device.store.report(actor, {"title": title, "category": "0301", "grid_id": grid}).case_id
+
+
+def test_a_slow_request_does_not_skew_the_offset(
+    devices: Callable[..., Device], county: CountyServer
+) -> None:
+    """The server's clock used to be read at the end of the request: a push that waited 6 s
+    for the database made the device adopt an offset 3 s off, and stamp its entries in the
+    future. Now the arrival and reply stamps leave the server's own time out."""
+    truth = 5 * 60_000  # this device's clock is 5 minutes behind the county's
+    device = devices(OP, clock=lambda: now_millis() - truth, sync=False)
+    _pending_case(device, county, "慢请求时的上报")
+    with writers_held(county, 6.0):
+        started = time.monotonic()
+        report = device.sync()
+        took = time.monotonic() - started
+    assert report.status == "ok" and report.pushed == 1, report.to_json()
+    assert took >= 5.0, f"the push was not slowed ({took:.1f} s)"
+    assert abs(report.clock_offset_ms - truth) <= PRECISION_MS, report.clock_offset_ms
+    assert abs(device.store.now() - now_millis()) <= PRECISION_MS + 500
+
+
+def test_many_devices_syncing_at_once_adopt_the_right_offsets(
+    devices: Callable[..., Device], county: CountyServer
+) -> None:
+    """The issue's scene, smaller: devices with different clocks push at once while the county
+    serialises their writes (a queue of seconds); each adopts its own true offset."""
+    truths = [(i - 5) * 7_000 for i in range(12)]  # -35 s … +42 s
+    fleet = []
+    for truth in truths:
+        device = devices(OP, clock=lambda t=truth: now_millis() - t, sync=False)
+        _pending_case(device, county, f"同时同步{truth}")
+        fleet.append(device)
+    reports: list[object] = [None] * len(fleet)
+    start = threading.Barrier(len(fleet))
+
+    def run(i: int) -> None:
+        start.wait()
+        reports[i] = fleet[i].sync()
+
+    with writers_held(county, 3.0):  # and a slow start on top of the queue
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fleet))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+    for truth, report in zip(truths, reports, strict=True):
+        assert report is not None and report.status == "ok", report  # type: ignore[attr-defined]
+        offset = report.clock_offset_ms  # type: ignore[attr-defined]
+        expected = truth if abs(truth) >= protocol.OFFSET_NOISE_MS else 0
+        assert abs(offset - expected) <= PRECISION_MS, (truth, offset)
