@@ -100,7 +100,7 @@ def build_query(store: Store, args: argparse.Namespace) -> CaseQuery:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    with Store.open(args.db) as store:
+    with Store.open_read_only(args.db) as store:  # it only reads
         try:
             query = build_query(store, args)
             show = sys.stderr.isatty()

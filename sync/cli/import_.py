@@ -2,7 +2,10 @@
 
 Every row is checked first; a file with invalid rows imports nothing unless ``--skip-invalid``.
 The whole import is one transaction, and rows imported before are recognised and skipped.
-Exit status: 0 done, 2 the file or its rows cannot be used (nothing changed), 3 a store problem.
+Before anything is written the tables it writes are checked (``PRAGMA integrity_check``): a
+damaged store is refused and left as it was.
+Exit status: 0 done, 2 the file or its rows cannot be used (nothing changed), 3 a store problem
+(locked, damaged …; nothing changed).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import argparse
 import sys
 
 from ..model.records import Source
-from ..store import Store
+from ..store import Store, health
 from ..store.ledger import SOURCE_WORDS, LedgerError
 from ..store.ledger_import import InvalidRows, import_ledger, importer, print_errors
 
@@ -43,6 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with Store.open(args.db) as store:
+        # Never write into a damaged file: check the tables the import writes first.
+        health.guard(store)
         try:
             actor = importer(store, args.account)
             result = import_ledger(

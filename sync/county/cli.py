@@ -73,10 +73,28 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_logging(args: argparse.Namespace) -> None:
+    """The server logs to stderr (a supervisor's journal), and to a rotating file when IT names
+    one with ``--log-file``; secrets and residents' numbers are redacted on every handler."""
+    import logging
+
+    from .. import logs
+
+    level = logging.getLevelName(args.log_level.upper())
+    if args.log_file:
+        target = Path(args.log_file)
+        logs.setup(target.parent, file_name=target.name, stderr=True, log_level=level)
+    else:
+        logs.setup(stderr=True, file=False, log_level=level)
+    logs.install_hooks()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+
+    _serve_logging(args)
 
     db = _open(args.db)
     db.close()
@@ -100,6 +118,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"gridroom-county: serving {app.state.county.county} at http://{host}:{port}", flush=True)
     config = uvicorn.Config(
         app,
+        # Uvicorn's loggers propagate to the handlers above (its own config would replace them).
+        log_config=None,
         log_level=args.log_level,
         access_log=args.access_log,
         timeout_keep_alive=30,
@@ -170,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
     p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="also log to this file, rotated at 2 MB, 5 kept (default: standard error only)",
+    )
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("user", help="add, disable, enable, reset or list accounts")

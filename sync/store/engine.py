@@ -94,6 +94,66 @@ def connect(
     return conn
 
 
+def _file_uri(path: Path, **params: str) -> str:
+    """A ``file:`` URI for ``path``: percent-encoded (spaces, 中文, ?, #, %), ``file:///C:/…``
+    on Windows."""
+    from urllib.parse import quote, urlencode
+
+    posix = path.resolve().as_posix()
+    uri = ("file:///" if not posix.startswith("/") else "file:") + quote(posix, safe="/:")
+    return uri + "?" + urlencode(params)
+
+
+def connect_read_only(path: Path, *, key: str | None = None) -> sqlcipher3.Connection:
+    """Open an existing store for reading only: nothing in or beside the file is written.
+
+    ``mode=ro`` first. A store in WAL mode also needs its ``-shm`` index beside it, which
+    SQLite creates on first use; where the folder cannot be written (a read-only share, a
+    write-protected USB stick) that fails, and the file is opened ``immutable`` instead —
+    correct only when no ``-wal`` holds changes not yet in the file, which is checked (a store
+    the app closed has none).
+    """
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        raise NotADatabase(f"There is no Gridroom database at {path}.", path=path)
+    if key is None:
+        with path.open("rb") as fh:
+            if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise NotADatabase(
+                    f"This file is not a Gridroom database, or it is encrypted and needs its key "
+                    f"({path}).",
+                    path=path,
+                )
+
+    def attempt(**params: str) -> sqlcipher3.Connection:
+        conn = sqlcipher3.connect(
+            _file_uri(path, **params), uri=True, isolation_level=None, check_same_thread=False
+        )
+        try:
+            if key is not None:
+                conn.execute(f"PRAGMA key = {_quote_key(key)}")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            schema.check_version(conn, str(path))
+            conn.execute("PRAGMA query_only = ON")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    try:
+        return attempt(mode="ro")
+    except sqlcipher3.Error as exc:
+        wal = Path(f"{path}-wal")
+        folder_writable = os.access(path.parent, os.W_OK)
+        if folder_writable or (wal.exists() and wal.stat().st_size > 0):
+            raise classify(exc, path, keyed=key is not None) or exc from exc
+        first = exc
+    try:
+        return attempt(mode="ro", immutable="1")
+    except sqlcipher3.Error as exc:
+        raise classify(exc, path, keyed=key is not None) or first from exc
+
+
 def quick_check(conn: sqlcipher3.Connection) -> str:
     """``ok`` or the first problem ``PRAGMA quick_check`` reports."""
     return str(conn.execute("PRAGMA quick_check").fetchone()[0])
