@@ -192,6 +192,9 @@ def install_logging() -> Path | None:
     return path
 
 
+_kept: list[QWidget] = []
+
+
 def check_store_health(ops: Ops, parent: QWidget | None) -> Any:
     """After opening: check the whole store in the background (``PRAGMA integrity_check``).
 
@@ -205,9 +208,12 @@ def check_store_health(ops: Ops, parent: QWidget | None) -> Any:
                 "the store %s is damaged: %s", ops.path, "; ".join(problems)
             )
             error = StoreCorrupt(damaged_words(ops.path, problems[0]), path=ops.path)
-            show_error(
+            dialog = show_error(
                 parent, error, QCoreApplication.translate("App", "Checking the database")
             )
+            if dialog is not None and parent is None:  # nothing else keeps it alive
+                _kept.append(dialog)
+                dialog.finished.connect(lambda _result: _kept.remove(dialog))
 
     return ops.read(lambda store: health.check(store)).success(found).run()
 

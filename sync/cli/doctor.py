@@ -928,6 +928,7 @@ def render(report: Report) -> str:
 
 # -- the diagnostics bundle ---------------------------------------------------------------------
 
+
 def scrub(text: str) -> str:
     """Remove tokens, passwords, ID card and phone numbers (:func:`sync.logs.redact`, what
     the log handlers also do), and the user's home folder."""

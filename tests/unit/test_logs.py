@@ -143,7 +143,8 @@ def test_an_unwritable_log_folder_does_not_stop_the_program(
 @pytest.mark.qt_no_exception_capture
 @pytest.mark.qt_log_ignore("gridroom test warning")
 def test_an_exception_in_a_qt_slot_leaves_its_traceback_in_the_log(
-    qtbot, log_folder: Path  # type: ignore[no-untyped-def]
+    qtbot,
+    log_folder: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     from PySide6.QtCore import qWarning
     from PySide6.QtWidgets import QPushButton
@@ -178,7 +179,8 @@ def test_an_exception_in_a_qt_slot_leaves_its_traceback_in_the_log(
 
 
 def test_an_unexpected_error_shown_in_a_dialog_is_logged_with_its_traceback(
-    qtbot, log_folder: Path  # type: ignore[no-untyped-def]
+    qtbot,
+    log_folder: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     from desktop.errors import ErrorDialog
 
