@@ -177,8 +177,8 @@ def setup(
     wanted = level() if log_level is None else log_level
     with _state_lock:
         root.setLevel(wanted)
-        for name in QUIET:
-            logging.getLogger(name).setLevel(max(wanted, logging.WARNING))
+        for name in QUIET:  # at debug level, everything
+            logging.getLogger(name).setLevel(wanted if wanted <= logging.DEBUG else logging.WARNING)
         if stderr and not any(getattr(h, "_gridroom_stderr", False) for h in root.handlers):
             handler = redacting(logging.StreamHandler(sys.stderr))
             handler._gridroom_stderr = True  # type: ignore[attr-defined]

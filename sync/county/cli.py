@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -187,13 +188,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     p.add_argument(
-        "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
+        "--log-level",
+        default=os.environ.get("GRIDROOM_COUNTY_LOG_LEVEL", "warning").lower(),
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="default warning, or $GRIDROOM_COUNTY_LOG_LEVEL",
     )
-    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        default=os.environ.get("GRIDROOM_COUNTY_ACCESS_LOG", "") in ("1", "true", "yes"),
+        help="log every request (or $GRIDROOM_COUNTY_ACCESS_LOG=1)",
+    )
     p.add_argument(
         "--log-file",
         metavar="PATH",
-        help="also log to this file, rotated at 2 MB, 5 kept (default: standard error only)",
+        default=os.environ.get("GRIDROOM_COUNTY_LOG_FILE") or None,
+        help="also log to this file, rotated at 2 MB, 5 kept (or $GRIDROOM_COUNTY_LOG_FILE; "
+        "default: standard error only)",
     )
     p.set_defaults(run=cmd_serve)
 
