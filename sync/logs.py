@@ -21,6 +21,7 @@ sets the level; the default is info.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import faulthandler
 import logging
@@ -145,6 +146,7 @@ _state_lock = threading.Lock()
 _file_handler: logging.Handler | None = None
 _crash_file: TextIO | None = None
 _faulthandler_before = False
+_atexit_registered = False
 
 
 def current_log_file() -> Path | None:
@@ -198,6 +200,10 @@ def setup(
             os.chmod(folder / file_name, 0o600)  # personal data may be near: this user only
         root.addHandler(redacting(file_handler))
         _file_handler = file_handler
+        global _atexit_registered
+        if not _atexit_registered:
+            atexit.register(shutdown)  # close the files before the interpreter tears down
+            _atexit_registered = True
         if crash_file and _crash_file is None:
             global _faulthandler_before
             _faulthandler_before = faulthandler.is_enabled()

@@ -101,21 +101,27 @@ def _file_uri(path: Path, **params: str) -> str:
 
     posix = path.resolve().as_posix()
     uri = ("file:///" if not posix.startswith("/") else "file:") + quote(posix, safe="/:")
-    return uri + "?" + urlencode(params)
+    return uri + ("?" + urlencode(params) if params else "")
 
 
 def connect_read_only(path: Path, *, key: str | None = None) -> sqlcipher3.Connection:
-    """Open an existing store for reading only: nothing in or beside the file is written.
+    """Open an existing store for reading only: no migration, no pragma that writes, and
+    ``query_only`` so that any write through the connection fails.
 
-    ``mode=ro`` first. A store in WAL mode also needs its ``-shm`` index beside it, which
-    SQLite creates on first use; where the folder cannot be written (a read-only share, a
-    write-protected USB stick) that fails, and the file is opened ``immutable`` instead —
-    correct only when no ``-wal`` holds changes not yet in the file, which is checked (a store
-    the app closed has none).
+    Where the file and its folder can be written the connection is an ordinary one (SQLite
+    then removes the ``-wal``/``-shm`` it made when it closes, leaving the folder as it was).
+    Otherwise ``mode=ro``; a store in WAL mode also needs its ``-shm`` index beside it, which
+    SQLite cannot make in a folder nobody may write (a read-only share, a write-protected USB
+    stick), and the file is then opened ``immutable`` — correct only when no ``-wal`` holds
+    changes not yet in the file, which is checked (a store the app closed has none).
     """
     path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
+    if not path.exists():
         raise NotADatabase(f"There is no Gridroom database at {path}.", path=path)
+    if path.stat().st_size == 0:
+        raise NotADatabase(
+            f"This file is empty (0 bytes), not a Gridroom database ({path}).", path=path
+        )
     if key is None:
         with path.open("rb") as fh:
             if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
@@ -132,14 +138,22 @@ def connect_read_only(path: Path, *, key: str | None = None) -> sqlcipher3.Conne
         try:
             if key is not None:
                 conn.execute(f"PRAGMA key = {_quote_key(key)}")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            schema.check_version(conn, str(path))
             conn.execute("PRAGMA query_only = ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            if schema.check_version(conn, str(path)) == 0:
+                raise NotADatabase(
+                    f"This is an SQLite database but not a Gridroom store ({path}).", path=path
+                )
         except BaseException:
             conn.close()
             raise
         return conn
 
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        try:
+            return attempt()
+        except sqlcipher3.Error as exc:
+            raise classify(exc, path, keyed=key is not None) or exc from exc
     try:
         return attempt(mode="ro")
     except sqlcipher3.Error as exc:

@@ -6,7 +6,7 @@ cases table pass it. ``PRAGMA integrity_check(TABLE)`` also compares every row w
 indexes, which is what finds such damage (a row "missing from index"), and it can be limited to
 the tables about to be written. So:
 
-* :func:`guard` before writes that matter (a spreadsheet import, a sync): the tables they write;
+* :func:`guard` before writes that matter (a spreadsheet import, a ``gridroom sync``);
 * :func:`check` of every table after the desktop opens a store (in the background) and in
   ``gridroom stats`` / ``gridroom doctor``;
 * a path found damaged is remembered for this process (:func:`mark_damaged`) and
@@ -118,9 +118,13 @@ def check(store: Any, tables: Sequence[str] | None = None) -> list[str]:
     return found
 
 
-def guard(store: Any, tables: Sequence[str] = WRITTEN_TABLES) -> None:
+def guard(store: Any, tables: Sequence[str] | None = None) -> None:
     """Before a write that matters: raise :class:`StoreCorrupt` (and mark the store) when the
-    tables it writes are damaged, or when the store was found damaged before."""
+    store is damaged (``tables``: only those), or when it was found damaged before.
+
+    The whole file by default: on a 20,000-case store one full ``integrity_check`` took
+    0.3–0.45 s, less than checking the written tables one by one (cases alone 0.19 s, with
+    case_events 0.37 s; measured on 2 busy cores, warm page cache)."""
     refuse_write(store.path)
     found = check(store, tables)
     if found:

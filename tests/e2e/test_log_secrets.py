@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,3 +158,20 @@ def test_a_full_sync_and_a_failed_sign_in_leave_no_secret_in_any_log(
         assert token[:16] not in text
     for secret in (password, WRONG_PASSWORD, ID_NUMBER, PHONE, PHONE_LOGIN):
         assert secret not in text, secret
+
+    # The doctor's bundle for IT carries these logs and the store's sync history, also clean.
+    bundle = tmp_path / "diag.zip"
+    out = gridroom(["doctor", "--offline", "--db", str(db_a), "--bundle", str(bundle)], device_a)
+    assert bundle.exists(), out.stderr
+    with zipfile.ZipFile(bundle) as zf:
+        names = zf.namelist()
+        contents = {n: zf.read(n).decode("utf-8") for n in names}
+    assert any(n.startswith("logs/") and n.endswith("gridroom.log") for n in names)
+    history = contents["sync-history.txt"]
+    assert history.count(" ok ") >= 2 and '"pushed": ' in history
+    assert "last_success" in history and county.url in history
+    runs = json.loads(contents["report.json"])["store"]["sync_history"]
+    assert runs[0]["status"] == "ok" and len(runs) >= 2
+    everything = "\n".join(contents.values())
+    for secret in (*tokens, password, WRONG_PASSWORD, ID_NUMBER, PHONE, PHONE_LOGIN):
+        assert secret not in everything, secret

@@ -235,6 +235,7 @@ def test_the_app_checks_after_opening_shows_the_damage_and_refuses_writes(
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop.app import check_store_health
+    from desktop.errors import explain
     from desktop.ops import Ops
 
     with Store.open(demo) as store:
@@ -257,9 +258,11 @@ def test_the_app_checks_after_opening_shows_the_damage_and_refuses_writes(
 
         qtbot.waitUntil(lambda: bool(dialog()), timeout=20000)
         shown = dialog()
-        assert shown.text() == "The database is damaged."
-        assert "will not write" in shown.informativeText()
-        assert "backup" in shown.informativeText()
+        # In the UI language (Chinese when an earlier test installed it): the store's words.
+        words = explain(StoreCorrupt("damaged"))
+        assert shown.text() == words.headline
+        assert shown.informativeText() == words.advice
+        assert "will not write" in words.advice or "不会再写入" in words.advice
         shown.close()
         failures: list[BaseException] = []
         ops.write(lambda s: s.comment(case_id, actor, "损坏后再写")).failure(failures.append).run()
