@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -128,7 +129,8 @@ class Store:
         read-only file or folder, never migrates, and every write through it fails.
 
         A store whose schema is older than this Gridroom's needs its migrations, which write:
-        it is refused in plain words (open it once where it can be written).
+        where it can be written it is opened with :meth:`open` (migrated, as every command did
+        before), else refused in plain words.
         """
         path = Path(path)
         conn = connect_read_only(path, key=key)
@@ -137,6 +139,9 @@ class Store:
             if version == 0:
                 raise NotADatabase(f"{path} is an SQLite file but not a Gridroom store.", path=path)
             if version < schema.SCHEMA_VERSION:
+                if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+                    conn.close()
+                    return cls.open(path, key=key, clock=clock)
                 raise StoreError(
                     f"{path} was written by an older Gridroom (schema {version}) and must be "
                     "upgraded before it can be read: open it once with Gridroom where the file "
