@@ -11,6 +11,7 @@ Exit status: 0 done, 2 the file or its rows cannot be used (nothing changed), 3 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from ..model.records import Source
@@ -20,6 +21,8 @@ from ..store.ledger_import import InvalidRows, import_ledger, importer, print_er
 
 NAME = "import"
 HELP = "Import cases from a 12345 hotline or department spreadsheet (.xlsx or .csv)."
+
+log = logging.getLogger("gridroom.import")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,12 +61,23 @@ def run(args: argparse.Namespace) -> int:
                 skip_invalid=args.skip_invalid,
             )
         except InvalidRows as exc:
+            log.warning("import of %s into %s refused: %s", args.file, args.db, exc)
             print(f"gridroom import: {exc}:", file=sys.stderr)
             print_errors(exc.errors, file=sys.stderr)
             return 2
         except LedgerError as exc:
+            log.warning("import of %s into %s refused: %s", args.file, args.db, exc)
             print(f"gridroom import: {exc}", file=sys.stderr)
             return 2
+    log.info(
+        "imported %s into %s as %s: %d imported, %d already present, %d invalid",
+        args.file,
+        args.db,
+        actor.id,
+        len(result.imported),
+        len(result.present),
+        result.invalid_rows,
+    )
     where = f" (sheet {result.sheet})" if result.sheet else ""
     encoding = f", read as {result.encoding}" if result.encoding else ""
     print(f"{args.file}{where}{encoding}: reported as {actor.name} ({actor.id}).")

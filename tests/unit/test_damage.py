@@ -176,6 +176,11 @@ def test_import_refuses_a_damaged_store_and_leaves_it_byte_for_byte(
     out = gridroom("import", "--db", str(good), str(sheet), tmp_path=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "1 imported" in out.stdout
+    # Both runs left their trail, without the reporter's phone from the sheet.
+    log = (tmp_path / "logs" / "gridroom.log").read_text(encoding="utf-8")
+    assert "gridroom import: The database is damaged" in log and "(corrupt)" in log
+    assert "1 imported, 0 already present, 0 invalid" in log
+    assert "13812345678" not in log
 
 
 def test_stats_reports_the_damage(demo: Path, tmp_path: Path) -> None:
