@@ -1,8 +1,9 @@
 """Gridroom's log files: where they are, how they rotate, and what never goes into them.
 
 One setup for every process (Qt-free, so the headless commands and the county server use it
-too): :func:`setup` adds a rotating file handler (``gridroom.log``, :data:`MAX_BYTES` ×
-:data:`BACKUPS`) in :func:`log_dir`, turns on :mod:`faulthandler` into ``crash.log`` beside it
+too): :func:`setup` adds a rotating file handler (``gridroom.log`` for the desktop app,
+``gridroom-cli.log`` for the ``gridroom`` commands; :data:`MAX_BYTES` × :data:`BACKUPS`) in
+:func:`log_dir`, turns on :mod:`faulthandler` into ``crash.log`` beside it
 (a segfault in Qt or SQLite leaves every thread's Python stack there), and sends uncaught
 exceptions of the main thread and of other threads into the log (:func:`install_hooks`). The
 desktop adds Qt's own messages (``desktop.app``).
@@ -40,6 +41,10 @@ from typing import Any, TextIO
 MAX_BYTES = 2 * 1024 * 1024
 BACKUPS = 5
 LOG_FILE = "gridroom.log"
+#: The headless commands' log: a separate file, so that the app and a command running at the
+#: same time never rotate one file under each other (on Windows a file another process holds
+#: open cannot be renamed).
+CLI_LOG_FILE = "gridroom-cli.log"
 CRASH_FILE = "crash.log"
 FORMAT = "%(asctime)s %(levelname)-7s %(process)d %(threadName)s %(name)s: %(message)s"
 #: Loggers too chatty at info level (HTTP connection pool chatter, Qt's image plugins …).
@@ -289,9 +294,11 @@ def remove_hooks() -> None:
     _hooks_installed = False
 
 
-def start(program: str, *, stderr: bool = False, folder: Path | None = None) -> Path | None:
+def start(
+    program: str, *, stderr: bool = False, folder: Path | None = None, file_name: str = LOG_FILE
+) -> Path | None:
     """:func:`setup` and :func:`install_hooks`, then one line naming the program and version."""
-    path = setup(folder, stderr=stderr)
+    path = setup(folder, stderr=stderr, file_name=file_name)
     install_hooks()
     log = logging.getLogger("gridroom")
     from importlib import metadata

@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # Every subcommand leaves a trail (the user's log folder; secrets redacted), and a crash's
     # traceback goes there as well as to stderr.
-    logs.start(f"gridroom {args.command}")
+    logs.start(f"gridroom {args.command}", file_name=logs.CLI_LOG_FILE)
     try:
         status = int(args._run(args) or 0)
     except StoreError as exc:

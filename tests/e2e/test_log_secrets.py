@@ -166,7 +166,7 @@ def test_a_full_sync_and_a_failed_sign_in_leave_no_secret_in_any_log(
     with zipfile.ZipFile(bundle) as zf:
         names = zf.namelist()
         contents = {n: zf.read(n).decode("utf-8") for n in names}
-    assert any(n.startswith("logs/") and n.endswith("gridroom.log") for n in names)
+    assert any(n.startswith("logs/") and n.endswith("gridroom-cli.log") for n in names)
     history = contents["sync-history.txt"]
     assert history.count(" ok ") >= 2 and '"pushed": ' in history
     assert "last_success" in history and county.url in history

@@ -177,7 +177,7 @@ def test_import_refuses_a_damaged_store_and_leaves_it_byte_for_byte(
     assert out.returncode == 0, out.stderr
     assert "1 imported" in out.stdout
     # Both runs left their trail, without the reporter's phone from the sheet.
-    log = (tmp_path / "logs" / "gridroom.log").read_text(encoding="utf-8")
+    log = (tmp_path / "logs" / "gridroom-cli.log").read_text(encoding="utf-8")
     assert "gridroom import: The database is damaged" in log and "(corrupt)" in log
     assert "1 imported, 0 already present, 0 invalid" in log
     assert "13812345678" not in log
