@@ -61,7 +61,9 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
     try:
         state = replica.state(store)
         server = state.get("server_url") or store.meta("server_url") or ""
-        if server and not tokens.get(server, store.device_id):
+        kept = tokens.get(server, store.device_id) if server else None
+        logs.add_secret(kept)  # whatever prints it, never in a log line
+        if server and not kept:
             # No kept token (no keyring, or never signed in here): sign in for this run only.
             user = args.user or state.get("account_login")
             password = read_password(args, f"Password for {user} at {server}: ") if user else None
