@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 import threading
 import time
@@ -24,20 +25,24 @@ from PySide6.QtCore import (
     QEventLoop,
     QLibraryInfo,
     QLocale,
+    QMessageLogContext,
     Qt,
     QTimer,
+    QtMsgType,
     QTranslator,
+    qInstallMessageHandler,
 )
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog, QWidget
 
+from sync import logs
 from sync.model.records import Actor, Role
 from sync.settings import Settings, user_data_dir
-from sync.store import Store
-from sync.store.errors import StoreError
+from sync.store import Store, health
+from sync.store.errors import StoreCorrupt, StoreError, damaged_words
 
 from .context import AppContext
-from .errors import ErrorDialog
+from .errors import ErrorDialog, show_error
 from .ops import Cancelled, Ops, Progress
 
 #: The demo township: 东华街道, 龙游县 (DOMAIN.md's example), with its operator account.
@@ -150,6 +155,67 @@ def setup(app: QApplication, language: str) -> None:
     install_font(app)
     install_translations(app, language)
     install_style(app)
+
+
+# -- the trail: log file, uncaught exceptions, Qt's messages -----------------------------------
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def install_qt_message_handler() -> None:
+    """Qt's own warnings (a missing plugin, a bad style sheet …) go into the log too, and on
+    to the handler that was there before (Qt's: standard error; pytest-qt's in tests)."""
+    qt_log = logging.getLogger("gridroom.qt")
+    previous: Any = None
+
+    def handler(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        where = f" ({context.file}:{context.line})" if context.file else ""
+        qt_log.log(_QT_LEVELS.get(mode, logging.WARNING), "%s%s", message, where)
+        if callable(previous):
+            previous(mode, context, message)
+        elif mode != QtMsgType.QtDebugMsg:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
+
+
+def install_logging() -> Path | None:
+    """The app's log file, faulthandler, excepthooks and Qt's messages (docs/deploy.md §6)."""
+    path = logs.start("gridroom desktop")
+    install_qt_message_handler()
+    return path
+
+
+_kept: list[QWidget] = []
+
+
+def check_store_health(ops: Ops, parent: QWidget | None) -> Any:
+    """After opening: check the whole store in the background (``PRAGMA integrity_check``).
+
+    A damaged store is marked (every write to it is refused from then on, see
+    :mod:`sync.store.health`) and the person is told in plain words what to do.
+    """
+
+    def found(problems: list[str]) -> None:
+        if problems:
+            logging.getLogger("gridroom").error(
+                "the store %s is damaged: %s", ops.path, "; ".join(problems)
+            )
+            error = StoreCorrupt(damaged_words(ops.path, problems[0]), path=ops.path)
+            dialog = show_error(
+                parent, error, QCoreApplication.translate("App", "Checking the database")
+            )
+            if dialog is not None and parent is None:  # nothing else keeps it alive
+                _kept.append(dialog)
+                dialog.finished.connect(lambda _result: _kept.remove(dialog))
+
+    return ops.read(lambda store: health.check(store)).success(found).run()
 
 
 # -- finding the store --------------------------------------------------------------------------
@@ -413,6 +479,7 @@ def run_gui(argv: Sequence[str]) -> int:
         return run_self_test(argv)  # it has options of its own (--json, --screenshot)
     args = parse_args(argv)
     app = application(args.qt_args)
+    install_logging()
     settings = Settings()
     for problem in settings.problems:
         print(f"gridroom: {problem}", file=sys.stderr)
@@ -456,6 +523,7 @@ def run_gui(argv: Sequence[str]) -> int:
             return 0
         window.syncer.set_offline_login(offline_login)
         window.show()
+        check_store_health(ops, window)
         if "GRIDROOM_STARTUP_TIMING" in __import__("os").environ:
             QTimer.singleShot(
                 0, lambda: print(f"window usable after {time.perf_counter() - started:.3f} s")

@@ -9,17 +9,21 @@ The main message never shows a traceback.
 
 from __future__ import annotations
 
+import logging
 import traceback
 from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from sync import logs
 from sync.model.workflow import Refused
 from sync.settings import SettingsError
 from sync.store.errors import StoreError
 
 from .ops import Cancelled
+
+log = logging.getLogger("gridroom.errors")
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,9 @@ def _store_words(code: str) -> tuple[str, str] | None:
             QCoreApplication.translate("Errors", "The database is damaged."),
             QCoreApplication.translate(
                 "Errors",
-                "Do not keep working in this file. Restore it from a backup, or sync it again "
-                "from the county platform; your IT department can help.",
+                "Gridroom will not write to this file any more. Restore it from a backup, or "
+                "sign in again to make a new database: the county platform has every case this "
+                "computer synced. Your IT department can help.",
             ),
         )
     if code == "not_a_database":
@@ -179,6 +184,9 @@ def explain(exc: BaseException) -> Explained:
             True,
         )
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    log_file = logs.current_log_file()
+    if log_file is not None:
+        tb += f"\nlog: {log_file}\n"
     return Explained(
         QCoreApplication.translate("Errors", "Something went wrong inside Gridroom."),
         QCoreApplication.translate(
@@ -198,6 +206,11 @@ class ErrorDialog(QMessageBox):
         super().__init__(parent)
         words = explain(exc)
         self.explained = words
+        # The trail for IT: a bug with its traceback, a known problem in one line.
+        if words.known:
+            log.warning("%s: %s %s", doing or "error", words.headline, _chain(exc))
+        else:
+            log.error("%s: unexpected error", doing or "error", exc_info=exc)
         self.setObjectName("errorDialog")
         self.setIcon(QMessageBox.Icon.Warning if words.known else QMessageBox.Icon.Critical)
         self.setWindowTitle(doing or self.tr("Gridroom"))

@@ -8,6 +8,10 @@
             <translation>正在生成演示乡镇数据（仅首次运行）…</translation>
         </message>
         <message>
+            <source>Checking the database</source>
+            <translation>检查数据库</translation>
+        </message>
+        <message>
             <source>Cancel</source>
             <extracomment>The demo township: 东华街道, 龙游县 (DOMAIN.md's example), with its operator account. How long startup waits for another program's lock on the store before saying so.</extracomment>
             <translation>取消</translation>
@@ -322,8 +326,8 @@
             <translation>数据库已损坏。</translation>
         </message>
         <message>
-            <source>Do not keep working in this file. Restore it from a backup, or sync it again from the county platform; your IT department can help.</source>
-            <translation>请不要继续使用这个文件。请从备份恢复，或从县级平台重新同步；信息化管理员可以协助处理。</translation>
+            <source>Gridroom will not write to this file any more. Restore it from a backup, or sign in again to make a new database: the county platform has every case this computer synced. Your IT department can help.</source>
+            <translation>网格通不会再写入这个文件。请用备份恢复，或重新登录以建立新的数据库：本机同步过的所有事件县级平台都有。信息化管理员可以协助处理。</translation>
         </message>
         <message>
             <source>This file is not a Gridroom database.</source>

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .. import logs
 from ..store.errors import StoreError
+
+log = logging.getLogger("gridroom.cli")
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = (
@@ -60,12 +64,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    # Every subcommand leaves a trail (the user's log folder; secrets redacted), and a crash's
+    # traceback goes there as well as to stderr.
+    logs.start(f"gridroom {args.command}", file_name=logs.CLI_LOG_FILE)
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
     except StoreError as exc:
         # Known, environmental problems: plain words, no traceback, nothing half-done.
+        log.warning("gridroom %s: %s (%s)", args.command, exc, exc.code)
         print(f"gridroom {args.command}: {exc}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
+        log.info("gridroom %s: interrupted", args.command)
         print(f"gridroom {args.command}: interrupted", file=sys.stderr)
         return 130
+    log.info("gridroom %s finished with exit status %d", args.command, status)
+    return status

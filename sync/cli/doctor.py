@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from ..settings import Settings, user_data_dir
 
@@ -108,10 +108,11 @@ def data_dir(settings: Settings) -> Path:
 
 def log_dirs(settings: Settings) -> list[Path]:
     """Folders whose ``*.log*`` files a diagnostics bundle collects."""
-    dirs = [data_dir(settings) / "logs", user_data_dir() / "logs"]
-    env = os.environ.get("GRIDROOM_LOG_DIR")
-    if env:
-        dirs.insert(0, Path(env))
+    from ..logs import log_dir
+
+    # Where this user's Gridroom logs (GRIDROOM_LOG_DIR, else the data folder's "logs"), and a
+    # "logs" folder beside the stores when IT moved them (data_dir).
+    dirs = [log_dir(), user_data_dir() / "logs", data_dir(settings) / "logs"]
     unique: list[Path] = []
     for d in dirs:
         if d not in unique:
@@ -658,6 +659,55 @@ def store_candidates(settings: Settings) -> list[Path]:
     return found
 
 
+#: Sync state a report shows (the sync page's status line); the account's login and name stay.
+SYNC_STATE_SHOWN = (
+    "server_url",
+    "account_role",
+    "township",
+    "cursor",
+    "reference_version",
+    "last_attempt",
+    "last_success",
+    "last_error",
+    "last_error_code",
+    "last_verify",
+    "online",
+)
+#: Sync runs a report lists, newest first (the store keeps the last 200).
+SYNC_HISTORY_SHOWN = 50
+
+
+def _when(millis: Any) -> str:
+    try:
+        return dt.datetime.fromtimestamp(int(millis) / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError, OverflowError):
+        return str(millis)
+
+
+def sync_history(conn: Any, limit: int = SYNC_HISTORY_SHOWN) -> list[dict[str, Any]]:
+    """The store's last sync runs (what the 同步 page's history lists), newest first."""
+    rows = conn.execute(
+        "SELECT started_at, finished_at, status, summary FROM sync_history "
+        "ORDER BY id DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    runs = []
+    for started, finished, status, summary in rows:
+        try:
+            parsed = json.loads(summary)
+        except (TypeError, ValueError):
+            parsed = {"unreadable": str(summary)[:200]}
+        runs.append(
+            {
+                "started_utc": _when(started),
+                "seconds": round((int(finished) - int(started)) / 1000, 1),
+                "status": status,
+                "summary": parsed,
+            }
+        )
+    return runs
+
+
 def inspect_store(path: Path) -> dict[str, Any]:
     """Read-only facts about a store file: never migrates, never writes.
 
@@ -667,7 +717,7 @@ def inspect_store(path: Path) -> dict[str, Any]:
     """
     import sqlcipher3
 
-    from ..store import schema
+    from ..store import health, schema
     from ..store.errors import StoreError, classify
 
     info: dict[str, Any] = {"path": str(path)}
@@ -679,18 +729,14 @@ def inspect_store(path: Path) -> dict[str, Any]:
         info["encrypted"] = True
         return info
     info["encrypted"] = False
-    # A read-only URI: percent-encoded (spaces, 中文, ?, #, %), and file:///C:/… on Windows.
-    posix = path.resolve().as_posix()
-    uri = ("file:///" if not posix.startswith("/") else "file:") + quote(posix, safe="/:")
-    uri += "?mode=ro"
+    from ..store.engine import connect_read_only
+
+    # mode=ro, or immutable where the folder cannot be written (the -shm cannot be made).
+    conn = connect_read_only(path)
     try:
-        conn = sqlcipher3.connect(uri, uri=True)
-    except sqlcipher3.Error as exc:
-        raise classify(exc, path) or StoreError(
-            f"{path} cannot be opened: {exc}", path=path
-        ) from exc
-    try:
-        info["quick_check"] = str(conn.execute("PRAGMA quick_check").fetchone()[0])
+        found = health.problems(conn)
+        info["quick_check"] = found[0] if found else "ok"  # the name older reports used
+        info["integrity"] = found or "ok"
         info["schema_version"] = int(conn.execute("PRAGMA user_version").fetchone()[0])
         info["schema_known"] = schema.SCHEMA_VERSION
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -699,6 +745,11 @@ def inspect_store(path: Path) -> dict[str, Any]:
             info["scope"] = meta.get("scope")
             info["device_code"] = meta.get("device_code")
             info["synthetic"] = meta.get("synthetic") == "1"
+        if "sync_state" in tables:
+            state = dict(conn.execute("SELECT key, value FROM sync_state").fetchall())
+            info["sync_state"] = {k: v for k, v in state.items() if k in SYNC_STATE_SHOWN}
+        if "sync_history" in tables:
+            info["sync_history"] = sync_history(conn)
         counts = {}
         for table in ("cases", "case_events", "grids", "attachments", "outbox"):
             if table in tables:
@@ -733,6 +784,15 @@ def check_store(
         + (" (demo data)" if info.get("synthetic") else ""),
         ", ".join(f"{k} {v:,}" for k, v in info.get("counts", {}).items()),
     ]
+    runs = info.get("sync_history") or []
+    if runs:
+        last = runs[0]
+        error = last["summary"].get("error") if isinstance(last["summary"], dict) else None
+        details.append(
+            f"last sync {last['started_utc']} UTC: {last['status']}"
+            + (f" ({error})" if error else "")
+            + f"; {len(runs)} run(s) in the bundle's sync-history.txt"
+        )
     if info["quick_check"] != "ok":
         return Check(
             "store",
@@ -868,25 +928,13 @@ def render(report: Report) -> str:
 
 # -- the diagnostics bundle ---------------------------------------------------------------------
 
-#: Patterns of personal data and secrets scrubbed from everything a bundle carries.
-_SCRUB = [
-    (re.compile(r"(?i)(authorization\s*[:=]\s*)(bearer\s+)?[^\s,;\"']+"), r"\1<redacted>"),
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer <redacted>"),
-    (
-        re.compile(
-            r"(?i)(\"?(?:token|password|passwd|secret|key|cookie)\"?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;]+)"
-        ),
-        r"\1<redacted>",
-    ),
-    (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"), "<id-number>"),  # 居民身份证号
-    (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "<phone>"),  # mobile numbers
-]
-
 
 def scrub(text: str) -> str:
-    """Remove tokens, passwords, ID card and phone numbers, and the user's home folder."""
-    for pattern, replacement in _SCRUB:
-        text = pattern.sub(replacement, text)
+    """Remove tokens, passwords, ID card and phone numbers (:func:`sync.logs.redact`, what
+    the log handlers also do), and the user's home folder."""
+    from ..logs import redact
+
+    text = redact(text)
     home = str(Path.home())
     if len(home) > 1:
         text = text.replace(home, "~")
@@ -907,6 +955,26 @@ def _tail(path: Path, limit: int = LOG_TAIL_BYTES) -> bytes:
         size = fh.seek(0, os.SEEK_END)
         fh.seek(max(0, size - limit))
         return fh.read()
+
+
+def render_sync_history(runs: list[dict[str, Any]], state: dict[str, Any]) -> str:
+    """The store's sync runs as text, newest first: when, how long, outcome, what moved."""
+    out = io.StringIO()
+    if state:
+        out.write("Sync state:\n")
+        for key in SYNC_STATE_SHOWN:
+            if key in state:
+                value = state[key]
+                if key in ("last_attempt", "last_success", "last_verify") and value:
+                    value = f"{_when(value)} UTC"
+                out.write(f"  {key:<18} {value}\n")
+        out.write("\n")
+    out.write("Sync runs, newest first (UTC):\n")
+    for run in runs:
+        summary = run["summary"]
+        text = json.dumps(summary, ensure_ascii=False, sort_keys=True, default=str)
+        out.write(f"  {run['started_utc']}  {run['seconds']:>6}s  {run['status']:<8} {text}\n")
+    return out.getvalue()
 
 
 def write_bundle(report: Report, settings: Settings, out: Path) -> list[str]:
@@ -937,6 +1005,9 @@ def write_bundle(report: Report, settings: Settings, out: Path) -> list[str]:
             "settings.json",
             json.dumps(redacted.configuration, ensure_ascii=False, indent=2, default=str),
         )
+        runs = report.store.get("sync_history") or []
+        if runs:
+            add("sync-history.txt", render_sync_history(runs, report.store.get("sync_state", {})))
         if settings.site_path.exists():
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 add("site.toml", settings.site_path.read_text(encoding="utf-8"))
@@ -951,7 +1022,8 @@ def write_bundle(report: Report, settings: Settings, out: Path) -> list[str]:
             "README.txt",
             "Gridroom diagnostics bundle, made by `gridroom doctor --bundle` on "
             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.\n"
-            "It holds the doctor's report, settings (personal values redacted), store counts and "
+            "It holds the doctor's report, settings (personal values redacted), store counts, the "
+            "store's recent sync runs (sync-history.txt) and "
             "the app's logs with tokens, ID card and phone numbers removed. It never holds the "
             "store, attachments, tokens or keys.\n",
         )

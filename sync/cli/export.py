@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from ..store.ledger import STATUS_WORDS, LedgerError, export_ledger
 
 NAME = "export"
 HELP = "Export the case ledger (事件台账) to .xlsx or .csv."
+
+log = logging.getLogger("gridroom.export")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -100,7 +103,7 @@ def build_query(store: Store, args: argparse.Namespace) -> CaseQuery:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    with Store.open(args.db) as store:
+    with Store.open_read_only(args.db) as store:  # it only reads
         try:
             query = build_query(store, args)
             show = sys.stderr.isatty()
@@ -116,6 +119,13 @@ def run(args: argparse.Namespace) -> int:
         except LedgerError as exc:
             print(f"gridroom export: {exc}", file=sys.stderr)
             return 2
+    log.info(
+        "exported %d cases of %s to %s (full contacts: %s)",
+        result.rows,
+        args.db,
+        result.path,
+        "yes" if args.full_contacts else "no",
+    )
     sheets = f" on {result.sheets} sheets" if result.sheets > 1 else ""
     print(f"Exported {result.rows:,} cases to {result.path}{sheets}.")
     return 0

@@ -2,21 +2,27 @@
 
 Every row is checked first; a file with invalid rows imports nothing unless ``--skip-invalid``.
 The whole import is one transaction, and rows imported before are recognised and skipped.
-Exit status: 0 done, 2 the file or its rows cannot be used (nothing changed), 3 a store problem.
+Before anything is written the tables it writes are checked (``PRAGMA integrity_check``): a
+damaged store is refused and left as it was.
+Exit status: 0 done, 2 the file or its rows cannot be used (nothing changed), 3 a store problem
+(locked, damaged …; nothing changed).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from ..model.records import Source
-from ..store import Store
+from ..store import Store, health
 from ..store.ledger import SOURCE_WORDS, LedgerError
 from ..store.ledger_import import InvalidRows, import_ledger, importer, print_errors
 
 NAME = "import"
 HELP = "Import cases from a 12345 hotline or department spreadsheet (.xlsx or .csv)."
+
+log = logging.getLogger("gridroom.import")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,6 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with Store.open(args.db) as store:
+        # Never write into a damaged file: check the tables the import writes first.
+        health.guard(store)
         try:
             actor = importer(store, args.account)
             result = import_ledger(
@@ -53,12 +61,23 @@ def run(args: argparse.Namespace) -> int:
                 skip_invalid=args.skip_invalid,
             )
         except InvalidRows as exc:
+            log.warning("import of %s into %s refused: %s", args.file, args.db, exc)
             print(f"gridroom import: {exc}:", file=sys.stderr)
             print_errors(exc.errors, file=sys.stderr)
             return 2
         except LedgerError as exc:
+            log.warning("import of %s into %s refused: %s", args.file, args.db, exc)
             print(f"gridroom import: {exc}", file=sys.stderr)
             return 2
+    log.info(
+        "imported %s into %s as %s: %d imported, %d already present, %d invalid",
+        args.file,
+        args.db,
+        actor.id,
+        len(result.imported),
+        len(result.present),
+        result.invalid_rows,
+    )
     where = f" (sheet {result.sheet})" if result.sheet else ""
     encoding = f", read as {result.encoding}" if result.encoding else ""
     print(f"{args.file}{where}{encoding}: reported as {actor.name} ({actor.id}).")

@@ -13,9 +13,11 @@ import argparse
 import contextlib
 import getpass
 import json
+import logging
 import socket
 import sys
 
+from .. import logs
 from ..client import enrol
 from ..client.tokens import TokenStore, default_tokens
 from ..client.transport import TransportError
@@ -63,6 +65,9 @@ def exit_code(error: TransportError) -> int:
     return 2
 
 
+log = logging.getLogger("gridroom.login")
+
+
 def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
     settings = Settings()
     server = args.server or settings.get("server_url")
@@ -72,6 +77,7 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         )
         return 2
     password = read_password(args, f"Password for {args.user} at {server}: ")
+    logs.add_secret(password)  # never in a log line, whatever prints it
     if not password:
         print(
             "gridroom login: no password given (type it at the prompt or use --password-stdin)",
@@ -92,11 +98,22 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
             ca_file=args.ca_file or settings.get("ca_file") or None,
         )
     except TransportError as exc:
+        log.warning("sign-in as %s at %s failed: %s (%s)", args.user, server, exc.message, exc.code)
         print(f"gridroom login: {exc.message}", file=sys.stderr)
         return exit_code(exc)
     except ValueError as exc:
+        log.warning("sign-in as %s at %s refused: %s", args.user, server, exc)
         print(f"gridroom login: {exc}", file=sys.stderr)
         return 2
+    log.info(
+        "signed in as %s (%s) at %s; device %s, store %s, token %s",
+        args.user,
+        result.account.get("role"),
+        server,
+        result.device.get("code"),
+        result.store_path,
+        result.token_storage,
+    )
     if not result.token_kept:
         # Nowhere safe to keep it: do not leave a live token behind at the county either.
         from ..store import Store

@@ -10,18 +10,23 @@ password); 5 this Gridroom is too old for the server; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 
+from .. import logs
 from ..client import enrol
 from ..client.service import SyncService
 from ..client.tokens import TokenStore, default_tokens
 from ..client.transport import TransportError
 from ..settings import Settings
-from ..store import Store, replica
+from ..store import Store, health, replica
 from .login import exit_code, read_password
 
 NAME = "sync"
 HELP = "Sync a store with the county once (push, pull, attachments); prints a JSON summary."
+
+log = logging.getLogger("gridroom.sync")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,10 +63,13 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
     try:
         state = replica.state(store)
         server = state.get("server_url") or store.meta("server_url") or ""
-        if server and not tokens.get(server, store.device_id):
+        kept = tokens.get(server, store.device_id) if server else None
+        logs.add_secret(kept)  # whatever prints it, never in a log line
+        if server and not kept:
             # No kept token (no keyring, or never signed in here): sign in for this run only.
             user = args.user or state.get("account_login")
             password = read_password(args, f"Password for {user} at {server}: ") if user else None
+            logs.add_secret(password)
             if not password:
                 print(
                     f"gridroom sync: not signed in ({tokens.describe()}); give the password with "
@@ -80,7 +88,16 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
             finally:
                 store = Store.open(path)
             signed_in_here = not tokens.persistent
+        # A damaged store is not written into (the pull would): plain words, exit 3.
+        health.guard(store)
         report = service.sync_once(store, verify=True if args.verify else None)
+        log.info(
+            "sync of %s with %s: %s; %s",
+            path,
+            report.server_url,
+            report.status,
+            json.dumps(report.to_dict(), ensure_ascii=False, sort_keys=True),
+        )
         if signed_in_here:
             enrol.logout(store, tokens, ca_file=ca_file)
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -73,10 +74,28 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_logging(args: argparse.Namespace) -> None:
+    """The server logs to stderr (a supervisor's journal), and to a rotating file when IT names
+    one with ``--log-file``; secrets and residents' numbers are redacted on every handler."""
+    import logging
+
+    from .. import logs
+
+    level = logging.getLevelName(args.log_level.upper())
+    if args.log_file:
+        target = Path(args.log_file)
+        logs.setup(target.parent, file_name=target.name, stderr=True, log_level=level)
+    else:
+        logs.setup(stderr=True, file=False, log_level=level)
+    logs.install_hooks()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+
+    _serve_logging(args)
 
     db = _open(args.db)
     db.close()
@@ -100,6 +119,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"gridroom-county: serving {app.state.county.county} at http://{host}:{port}", flush=True)
     config = uvicorn.Config(
         app,
+        # Uvicorn's loggers propagate to the handlers above (its own config would replace them).
+        log_config=None,
         log_level=args.log_level,
         access_log=args.access_log,
         timeout_keep_alive=30,
@@ -167,9 +188,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     p.add_argument(
-        "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
+        "--log-level",
+        default=os.environ.get("GRIDROOM_COUNTY_LOG_LEVEL", "warning").lower(),
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="default warning, or $GRIDROOM_COUNTY_LOG_LEVEL",
     )
-    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        default=os.environ.get("GRIDROOM_COUNTY_ACCESS_LOG", "") in ("1", "true", "yes"),
+        help="log every request (or $GRIDROOM_COUNTY_ACCESS_LOG=1)",
+    )
+    p.add_argument(
+        "--log-file",
+        metavar="PATH",
+        default=os.environ.get("GRIDROOM_COUNTY_LOG_FILE") or None,
+        help="also log to this file, rotated at 2 MB, 5 kept (or $GRIDROOM_COUNTY_LOG_FILE; "
+        "default: standard error only)",
+    )
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("user", help="add, disable, enable, reset or list accounts")

@@ -94,6 +94,80 @@ def connect(
     return conn
 
 
+def _file_uri(path: Path, **params: str) -> str:
+    """A ``file:`` URI for ``path``: percent-encoded (spaces, 中文, ?, #, %), ``file:///C:/…``
+    on Windows."""
+    from urllib.parse import quote, urlencode
+
+    posix = path.resolve().as_posix()
+    uri = ("file:///" if not posix.startswith("/") else "file:") + quote(posix, safe="/:")
+    return uri + ("?" + urlencode(params) if params else "")
+
+
+def connect_read_only(path: Path, *, key: str | None = None) -> sqlcipher3.Connection:
+    """Open an existing store for reading only: no migration, no pragma that writes, and
+    ``query_only`` so that any write through the connection fails.
+
+    Where the file and its folder can be written the connection is an ordinary one (SQLite
+    then removes the ``-wal``/``-shm`` it made when it closes, leaving the folder as it was).
+    Otherwise ``mode=ro``; a store in WAL mode also needs its ``-shm`` index beside it, which
+    SQLite cannot make in a folder nobody may write (a read-only share, a write-protected USB
+    stick), and the file is then opened ``immutable`` — correct only when no ``-wal`` holds
+    changes not yet in the file, which is checked (a store the app closed has none).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NotADatabase(f"There is no Gridroom database at {path}.", path=path)
+    if path.stat().st_size == 0:
+        raise NotADatabase(
+            f"This file is empty (0 bytes), not a Gridroom database ({path}).", path=path
+        )
+    if key is None:
+        with path.open("rb") as fh:
+            if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise NotADatabase(
+                    f"This file is not a Gridroom database, or it is encrypted and needs its key "
+                    f"({path}).",
+                    path=path,
+                )
+
+    def attempt(**params: str) -> sqlcipher3.Connection:
+        conn = sqlcipher3.connect(
+            _file_uri(path, **params), uri=True, isolation_level=None, check_same_thread=False
+        )
+        try:
+            if key is not None:
+                conn.execute(f"PRAGMA key = {_quote_key(key)}")
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            if schema.check_version(conn, str(path)) == 0:
+                raise NotADatabase(
+                    f"This is an SQLite database but not a Gridroom store ({path}).", path=path
+                )
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        try:
+            return attempt()
+        except sqlcipher3.Error as exc:
+            raise classify(exc, path, keyed=key is not None) or exc from exc
+    try:
+        return attempt(mode="ro")
+    except sqlcipher3.Error as exc:
+        wal = Path(f"{path}-wal")
+        folder_writable = os.access(path.parent, os.W_OK)
+        if folder_writable or (wal.exists() and wal.stat().st_size > 0):
+            raise classify(exc, path, keyed=key is not None) or exc from exc
+        first = exc
+    try:
+        return attempt(mode="ro", immutable="1")
+    except sqlcipher3.Error as exc:
+        raise classify(exc, path, keyed=key is not None) or first from exc
+
+
 def quick_check(conn: sqlcipher3.Connection) -> str:
     """``ok`` or the first problem ``PRAGMA quick_check`` reports."""
     return str(conn.execute("PRAGMA quick_check").fetchone()[0])

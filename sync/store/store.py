@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -41,8 +42,8 @@ from ..model.records import (
 )
 from ..model.taxonomy import Category, Deadline, Taxonomy, default_taxonomy
 from ..model.workflow import CaseState, Refused, Rules, check, project
-from . import queries, schema, search
-from .engine import BUSY_TIMEOUT_MS, DriverError, connect
+from . import health, queries, schema, search
+from .engine import BUSY_TIMEOUT_MS, DriverError, connect, connect_read_only
 from .errors import NotADatabase, StoreError, UnknownScope, classify
 
 _BASE32 = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: read aloud over the phone
@@ -108,6 +109,45 @@ class Store:
             if version == 0:
                 raise NotADatabase(f"{path} is an SQLite file but not a Gridroom store.", path=path)
             schema.migrate(conn, str(path))
+            return cls(conn, path, clock=clock)
+        except DriverError as exc:
+            conn.close()
+            raise classify(exc, path) or exc from exc
+        except BaseException:
+            conn.close()
+            raise
+
+    @classmethod
+    def open_read_only(
+        cls,
+        path: Path | str,
+        *,
+        key: str | None = None,
+        clock: Callable[[], Millis] = now_millis,
+    ) -> Store:
+        """Open an existing store to read it only (``gridroom stats``, ``export``): works on a
+        read-only file or folder, never migrates, and every write through it fails.
+
+        A store whose schema is older than this Gridroom's needs its migrations, which write:
+        where it can be written it is opened with :meth:`open` (migrated, as every command did
+        before), else refused in plain words.
+        """
+        path = Path(path)
+        conn = connect_read_only(path, key=key)
+        try:
+            version = schema.check_version(conn, str(path))
+            if version == 0:
+                raise NotADatabase(f"{path} is an SQLite file but not a Gridroom store.", path=path)
+            if version < schema.SCHEMA_VERSION:
+                if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+                    conn.close()
+                    return cls.open(path, key=key, clock=clock)
+                raise StoreError(
+                    f"{path} was written by an older Gridroom (schema {version}) and must be "
+                    "upgraded before it can be read: open it once with Gridroom where the file "
+                    "and its folder can be written.",
+                    path=path,
+                )
             return cls(conn, path, clock=clock)
         except DriverError as exc:
             conn.close()
@@ -189,6 +229,7 @@ class Store:
             if self._write_depth:
                 yield from self._savepoint()
                 return
+            health.refuse_write(self.path)  # a store found damaged is not written again
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except DriverError as exc:

@@ -1,0 +1,143 @@
+"""Is the store file damaged? Checked where it is cheap; a damaged store is never written again.
+
+SQLite only notices damage when it happens to read the broken bytes, and ``PRAGMA quick_check``
+looks at the b-tree's shape, not at what the cells hold: 64 bytes flipped inside a page of the
+cases table pass it. ``PRAGMA integrity_check(TABLE)`` also compares every row with the table's
+indexes, which is what finds such damage (a row "missing from index"), and it can be limited to
+the tables about to be written. So:
+
+* :func:`guard` before writes that matter (a spreadsheet import, a ``gridroom sync``);
+* :func:`check` of every table after the desktop opens a store (in the background) and in
+  ``gridroom stats`` / ``gridroom doctor``;
+* a path found damaged is remembered for this process (:func:`mark_damaged`) and
+  :meth:`sync.store.Store.write` refuses every write to it, from any connection.
+
+Damage that changes a column no index covers (part of a case's text) cannot be told from data
+by a plain SQLite file; an encrypted store (SQLCipher) checks every page's HMAC and fails on the
+first read of a damaged page.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreCorrupt, damaged_words
+
+#: The tables a spreadsheet import or a sync writes (with their indexes).
+WRITTEN_TABLES = ("cases", "case_events", "case_tasks", "outbox", "imported_rows", "attachments")
+#: Problems listed per check (SQLite stops there too, given the number).
+MAX_PROBLEMS = 10
+
+_lock = threading.Lock()
+_damaged: dict[str, str] = {}
+
+
+def _key(path: Path | str) -> str:
+    try:
+        return str(Path(path).resolve())
+    except OSError:
+        return str(path)
+
+
+def mark_damaged(path: Path | str, problem: str) -> None:
+    """Remember that ``path`` is damaged: every store of it in this process refuses writes."""
+    with _lock:
+        _damaged[_key(path)] = problem
+
+
+def damaged(path: Path | str) -> str | None:
+    """The first problem found in ``path`` by a check in this process, or None."""
+    if not _damaged:  # the usual case, without resolving the path
+        return None
+    with _lock:
+        return _damaged.get(_key(path))
+
+
+def forget(path: Path | str) -> None:
+    """Forget a damage finding (the file was replaced, e.g. restored from a backup)."""
+    with _lock:
+        _damaged.pop(_key(path), None)
+
+
+def refuse_write(path: Path | str) -> None:
+    """Raise :class:`StoreCorrupt` when ``path`` was found damaged (before any write)."""
+    problem = damaged(path)
+    if problem is not None:
+        raise StoreCorrupt(damaged_words(path, problem), path=path)
+
+
+def _tables(conn: Any) -> list[str]:
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def problems(conn: Any, tables: Iterable[str] | None = None) -> list[str]:
+    """What ``PRAGMA integrity_check`` finds, for ``tables`` (None: the whole file); [] if ok.
+
+    Driver errors that mean damage (``SQLITE_CORRUPT``, an unreadable page) are findings too.
+    ``conn`` is a DB-API connection (a store's ``conn`` or a read-only one).
+    """
+    from .engine import DriverError
+    from .errors import classify
+
+    found: list[str] = []
+    try:
+        if tables is None:
+            statements = [f"PRAGMA integrity_check({MAX_PROBLEMS})"]
+        else:
+            present = set(_tables(conn))
+            statements = [
+                f'PRAGMA integrity_check("{t}")' for t in tables if t in present and '"' not in t
+            ]
+        for sql in statements:
+            for (line,) in conn.execute(sql).fetchall():
+                if str(line) != "ok":
+                    found.append(str(line))
+            if len(found) >= MAX_PROBLEMS:
+                break
+    except DriverError as exc:
+        known = classify(exc, None)
+        if isinstance(known, StoreCorrupt) or known is None:
+            found.append(str(exc))
+        else:
+            raise known from exc
+    return found[:MAX_PROBLEMS]
+
+
+def check(store: Any, tables: Sequence[str] | None = None) -> list[str]:
+    """Check an open :class:`~sync.store.Store` (under its lock); a damaged one is marked."""
+    with store._lock:
+        found = problems(store.conn, tables)
+    if found:
+        mark_damaged(store.path, found[0])
+    return found
+
+
+def guard(store: Any, tables: Sequence[str] | None = None) -> None:
+    """Before a write that matters: raise :class:`StoreCorrupt` (and mark the store) when the
+    store is damaged (``tables``: only those), or when it was found damaged before.
+
+    The whole file by default: on a 20,000-case store one full ``integrity_check`` took
+    0.3–0.45 s, less than checking the written tables one by one (cases alone 0.19 s, with
+    case_events 0.37 s; measured on 2 busy cores, warm page cache)."""
+    refuse_write(store.path)
+    found = check(store, tables)
+    if found:
+        raise StoreCorrupt(damaged_words(store.path, found[0]), path=store.path)
+
+
+__all__ = [
+    "WRITTEN_TABLES",
+    "check",
+    "damaged",
+    "forget",
+    "guard",
+    "mark_damaged",
+    "problems",
+    "refuse_write",
+]
