@@ -15,6 +15,7 @@ from typing import Any
 
 from ..model.calendar import DEFAULT_CALENDAR, WorkCalendar
 from ..model.clock import Millis
+from ..model.divisions import short_name
 from ..model.records import DONE_STATUSES, DROPPED_STATUSES, OPEN_STATUSES, Status
 from ..store import Store
 from .definitions import LEVEL_NAMES, SOURCE_NAMES
@@ -388,7 +389,7 @@ class Statistics:
             self._names = {
                 "category": {c.code: c.name for c in tax.majors()},
                 "minor": {c.code: tax.path(c.code) for c in tax},
-                "village": {d.code: d.name for d in s.divisions("village")},
+                "village": {d.code: short_name(d.name) for d in s.divisions("village")},
                 "township": {d.code: d.name for d in s.divisions("township")},
                 "grid": {g.code: g.name for g in s.grids()},
                 "department": {d.code: d.name for d in s.departments()},
