@@ -19,6 +19,7 @@ from ..store.errors import StoreError
 COMMANDS = (
     "demo",
     "stats",
+    "report",
     "export",
     "import_",
     "login",
