@@ -222,7 +222,7 @@ def ranking(
     if by not in RANKINGS:
         raise ValueError(f"cannot rank by {by!r}")
     weights = weights or store_weights(stats.store)
-    rows = breakdown if breakdown is not None else stats.breakdown(period, by)
+    rows: list[Any] = list(breakdown if breakdown is not None else stats.breakdown(period, by))
     if by == "department":
         return score_units(rows, weights)
     if by == "worker":
