@@ -79,12 +79,13 @@ def _number(key: str, value: Any) -> str:
     return f"{int(value):,}"
 
 
-def _change(key: str, now: Any, then: Any) -> str:
+def _change(key: str, now: Any, then: Any, points: str = "%1 pt") -> str:
+    """The change between two figures; rates change by percentage points (``points``)."""
     if now is None or then is None:
         return "—"
     d = now - then
     if key.endswith("_rate"):
-        return f"{d * 100:+.1f} pt"
+        return points.replace("%1", f"{d * 100:+.1f}")
     if key == "avg_days":
         return f"{d:+.1f}"
     return f"{int(d):+,}"
@@ -204,7 +205,6 @@ class StatsPage(QScrollArea):
         self.headline = StatsTable("statsHeadline", body)
         self.headline.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.headline.horizontalHeader().setStretchLastSection(False)
-        self.headline.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
         self.breakdown_by = QComboBox(body)
         self.breakdown_by.setObjectName("breakdownBy")
@@ -399,13 +399,16 @@ class StatsPage(QScrollArea):
             self.tr("Same period last year"),
             self.tr("Change"),
         ]
+        # A change of a rate, in percentage points: "+1.4 pt".
+        points = self.tr("%1 pt")
         rows = []
         for key, name in self.figure_names().items():
             a, b, c = cur.value(key), prev.value(key), ago.value(key)
-            cells = [name, _number(key, a), _number(key, b), _change(key, a, b)]
-            cells += [_number(key, c), _change(key, a, c)]
+            cells = [name, _number(key, a), _number(key, b), _change(key, a, b, points)]
+            cells += [_number(key, c), _change(key, a, c, points)]
             rows.append(("", cells, ""))
         self.headline.fill(headers, rows)
+        self.headline.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.headline.resizeRowsToContents()
         height = self.headline.horizontalHeader().height() + 4
         height += sum(self.headline.rowHeight(r) for r in range(self.headline.rowCount()))
@@ -439,7 +442,7 @@ class StatsPage(QScrollArea):
                 self.tr("Returned"),
                 self.tr("Closure rate (as lead)"),
                 self.tr("Satisfaction (as lead)"),
-                self.tr("Verification failures (as lead)"),
+                self.tr("Verification failure rate (as lead)"),
             ]
             table = [
                 (
