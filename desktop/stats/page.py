@@ -61,7 +61,7 @@ class StatsData:
 
 def load(store: Any, period: Period) -> StatsData:
     stats = Statistics(store)
-    breakdowns = {by: stats.breakdown(period, by) for by in BREAKDOWNS}
+    breakdowns = stats.breakdowns(period, BREAKDOWNS)
     weights = store_weights(store)
     rankings = {
         by: ranking(stats, period, by, weights, breakdown=breakdowns[by]) for by in RANKINGS

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -230,10 +231,40 @@ def _day(column: str) -> str:
     )
 
 
-def _figures_sql(key: str) -> str:
+#: The per-case columns each group sums (in :class:`Figures` field order after ``name``).
+_MEASURES = f"""
+        count(*),
+        sum(status IN {_DROPPED}),
+        sum(status = '{Status.PARKED.value}'),
+        sum(status IN {_DONE}),
+        sum(status IN {_DONE} AND on_time = 1),
+        sum(satisfaction IS NOT NULL),
+        sum(satisfaction IN ('satisfied', 'basic')),
+        sum(self_handled = 1 AND status NOT IN {_DROPPED}),
+        sum(major = '{DISPUTES}' AND status NOT IN {_DROPPED}),
+        sum(major = '{DISPUTES}' AND status IN {_DONE} AND level <= {RESOLVED_AT_OR_BELOW}),
+        coalesce(sum(days), 0),
+        sum(days IS NOT NULL),
+        sum((status IN {_DONE} AND on_time = 0) OR (status IN {_OPEN} AND due_at < :now)),
+        sum(urges > 0),
+        sum(urges),
+        sum(dispatches > 0),
+        sum(returns > 0),
+        sum(verifs),
+        sum(vfail),
+        sum(exts > 0)"""
+
+
+def _figures_sql(dimensions: Sequence[str]) -> str:
+    """One statement for several breakdowns: the period's cases and their timeline steps are
+    read once (``per``, one row per case), then grouped by each dimension in turn."""
+    keys = ", ".join(f"{_KEYS[d]} AS k_{d}" for d in dimensions)
+    groups = "\n    UNION ALL\n".join(
+        f"    SELECT '{d}', k_{d}, {_MEASURES}\n    FROM per GROUP BY k_{d}" for d in dimensions
+    )
     return f"""WITH
     c AS MATERIALIZED (
-        SELECT rowid AS r, {key} AS k, status, level, major, on_time, self_handled, urges,
+        SELECT rowid AS r, {keys}, status, level, major, on_time, self_handled, urges,
                satisfaction, accepted_at, closed_at, due_at
         FROM cases WHERE reported_at >= :start AND reported_at < :end
     ),
@@ -246,31 +277,20 @@ def _figures_sql(key: str) -> str:
                sum(action IN ('verify_pass', 'verify_fail')) AS verifs,
                sum(action = 'approve_extension') AS exts
         FROM ok GROUP BY r
+    ),
+    per AS MATERIALIZED (
+        SELECT c.*,
+               CASE WHEN status IN {_DONE} AND accepted_at IS NOT NULL
+                         AND closed_at IS NOT NULL
+                    THEN {_day("closed_at")} - {_day("accepted_at")} END AS days,
+               coalesce(ev.dispatches, 0) AS dispatches,
+               coalesce(ev.returns, 0) AS returns,
+               coalesce(ev.verifs, 0) AS verifs,
+               coalesce(ev.vfail, 0) AS vfail,
+               coalesce(ev.exts, 0) AS exts
+        FROM c LEFT JOIN ev ON ev.r = c.r
     )
-    SELECT c.k,
-        count(*),
-        sum(status IN {_DROPPED}),
-        sum(status = '{Status.PARKED.value}'),
-        sum(status IN {_DONE}),
-        sum(status IN {_DONE} AND on_time = 1),
-        sum(satisfaction IS NOT NULL),
-        sum(satisfaction IN ('satisfied', 'basic')),
-        sum(self_handled = 1 AND status NOT IN {_DROPPED}),
-        sum(major = '{DISPUTES}' AND status NOT IN {_DROPPED}),
-        sum(major = '{DISPUTES}' AND status IN {_DONE} AND level <= {RESOLVED_AT_OR_BELOW}),
-        coalesce(sum(CASE WHEN status IN {_DONE}
-                     THEN {_day("closed_at")} - {_day("accepted_at")} END), 0),
-        sum(status IN {_DONE} AND accepted_at IS NOT NULL AND closed_at IS NOT NULL),
-        sum((status IN {_DONE} AND on_time = 0) OR (status IN {_OPEN} AND due_at < :now)),
-        sum(urges > 0),
-        sum(urges),
-        sum(coalesce(ev.dispatches, 0) > 0),
-        sum(coalesce(ev.returns, 0) > 0),
-        coalesce(sum(ev.verifs), 0),
-        coalesce(sum(ev.vfail), 0),
-        sum(coalesce(ev.exts, 0) > 0)
-    FROM c LEFT JOIN ev ON ev.r = c.r
-    GROUP BY c.k"""
+{groups}"""
 
 
 _UNITS_SQL = f"""WITH
@@ -355,16 +375,27 @@ class Statistics:
     def breakdown(self, period: Period, by: str) -> list[Figures] | list[UnitFigures]:
         """One row per group, biggest first. ``by``: one of :data:`BREAKDOWNS` (or ``minor``,
         ``township``). ``department`` gives :class:`UnitFigures` of department units."""
-        if by == "department":
-            return [u for u in self.units(period) if u.kind == "department"]
-        if by not in _KEYS or by == "all":
-            raise ValueError(f"cannot break statistics down by {by!r}")
-        rows = self._grouped(period, by)
-        names = self.names(by)
-        for r in rows:
-            r.name = names.get(r.key, r.key or "（未填）")
-        rows.sort(key=lambda r: (-r.total, r.key))
-        return rows
+        return self.breakdowns(period, [by])[by]
+
+    def breakdowns(self, period: Period, dimensions: Sequence[str]) -> dict[str, list[Any]]:
+        """Several breakdowns at once: the period's timeline is read once for all of them."""
+        for by in dimensions:
+            if (by not in _KEYS or by == "all") and by != "department":
+                raise ValueError(f"cannot break statistics down by {by!r}")
+        plain = [d for d in dimensions if d != "department"]
+        out: dict[str, list[Any]] = {}
+        grouped = self._grouped_many(period, plain) if plain else {}
+        for by, rows in grouped.items():
+            names = self.names(by)
+            for r in rows:
+                r.name = names.get(r.key, r.key or "（未填）")
+            rows.sort(key=lambda r: (-r.total, r.key))
+        for by in dimensions:
+            if by == "department":
+                out[by] = [u for u in self.units(period) if u.kind == "department"]
+            else:
+                out[by] = grouped[by]
+        return out
 
     def units(self, period: Period) -> list[UnitFigures]:
         """Every unit a case of the period was dispatched to, with its own part."""
@@ -402,6 +433,10 @@ class Statistics:
     # -- SQL ------------------------------------------------------------------------------------
 
     def _grouped(self, period: Period, by: str) -> list[Figures]:
+        return self._grouped_many(period, [by])[by]
+
+    def _grouped_many(self, period: Period, dimensions: Sequence[str]) -> dict[str, list[Figures]]:
+        """Figures grouped by each of ``dimensions`` (keys of ``_KEYS``), in one statement."""
         base, workdays = self._workdays(period)
         args = {
             "start": period.start,
@@ -410,11 +445,12 @@ class Statistics:
             "base": base,
             "workdays": workdays,
         }
-        rows = self.store.read(_figures_sql(_KEYS[by]), args)  # type: ignore[arg-type]
-        return [
-            Figures("" if r[0] is None else str(r[0]), "", *(int(v or 0) for v in r[1:]))
-            for r in rows
-        ]
+        rows = self.store.read(_figures_sql(dimensions), args)  # type: ignore[arg-type]
+        out: dict[str, list[Figures]] = {d: [] for d in dimensions}
+        for r in rows:
+            key = "" if r[1] is None else str(r[1])
+            out[str(r[0])].append(Figures(key, "", *(int(v or 0) for v in r[2:])))
+        return out
 
     def _workdays(self, period: Period) -> tuple[int, str]:
         """(first day number, JSON array of working days counted up to each day included)
@@ -452,5 +488,5 @@ def snapshot(store: Store, period: Period, *, now: Millis | None = None) -> Snap
         period,
         stats.now,
         stats.compare(period),
-        {by: stats.breakdown(period, by) for by in BREAKDOWNS},
+        stats.breakdowns(period, BREAKDOWNS),
     )

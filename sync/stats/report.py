@@ -100,15 +100,13 @@ def collect(
 ) -> ReportData:
     """Read everything the report shows."""
     stats = Statistics(store, now=now)
-    steps = 1 + len(TABLES)
+    steps = 2
     compare = stats.compare(period)
     if progress:
         progress(1, steps)
-    breakdowns: dict[str, list[Any]] = {}
-    for i, by in enumerate(TABLES, start=2):
-        breakdowns[by] = stats.breakdown(period, by)
-        if progress:
-            progress(i, steps)
+    breakdowns = stats.breakdowns(period, TABLES)
+    if progress:
+        progress(steps, steps)
     weights = weights or store_weights(store)
     rankings = {
         by: ranking(stats, period, by, weights, breakdown=breakdowns[by]) for by in RANKINGS

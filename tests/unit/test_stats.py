@@ -314,3 +314,14 @@ def test_an_empty_store_has_no_figures_but_no_errors(store_path: Path) -> None:
         f = Statistics(store).figures(JUNE)
         assert f.total == 0 and f.closure_rate is None
         assert ranking(Statistics(store), JUNE, "grid") == []
+
+
+def test_the_user_guide_states_every_definition_as_the_code_does() -> None:
+    """统计口径 is written once in sync.stats.definitions; the guide must say the same."""
+    from sync.stats.definitions import DEFINITIONS, SCOPE_EN, SCOPE_ZH
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "user-guide.md").read_text("utf-8")
+    assert SCOPE_ZH in guide and SCOPE_EN in guide
+    for d in DEFINITIONS:
+        assert f"| {d.zh} | {d.zh_rule} |" in guide, d.key
+        assert f"| {d.en} ({d.zh}) | {d.en_rule} |" in guide, d.key
