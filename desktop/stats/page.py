@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
 
 from sync.model.calendar import SHANGHAI
 from sync.model.clock import from_millis
-from sync.stats.core import BREAKDOWNS, Figures, Statistics, UnitFigures
+from sync.stats.core import Figures, Statistics, UnitFigures, breakdowns_for
 from sync.stats.periods import KINDS, Period
 from sync.stats.report import collect, write
-from sync.stats.scoring import RANKINGS, Score, ranking, store_weights
+from sync.stats.scoring import Score, ranking, rankings_for, store_weights
 from sync.store.queries import CaseQuery
 
 from ..context import AppContext
@@ -61,10 +61,11 @@ class StatsData:
 
 def load(store: Any, period: Period) -> StatsData:
     stats = Statistics(store)
-    breakdowns = stats.breakdowns(period, BREAKDOWNS)
+    breakdowns = stats.breakdowns(period, breakdowns_for(store))
     weights = store_weights(store)
     rankings = {
-        by: ranking(stats, period, by, weights, breakdown=breakdowns[by]) for by in RANKINGS
+        by: ranking(stats, period, by, weights, breakdown=breakdowns[by])
+        for by in rankings_for(store)
     }
     return StatsData(period, stats.now, stats.compare(period), breakdowns, rankings)
 
@@ -211,6 +212,7 @@ class StatsPage(QScrollArea):
         self.ranking_by = QComboBox(body)
         self.ranking_by.setObjectName("rankingBy")
         self._dimension_words = {
+            "township": self.tr("Township"),
             "category": self.tr("Category"),
             "village": self.tr("Village / community"),
             "grid": self.tr("Grid"),
@@ -219,9 +221,10 @@ class StatsPage(QScrollArea):
             "source": self.tr("Source"),
             "level": self.tr("Level"),
         }
-        for by in BREAKDOWNS:
+        store = ctx.ops.gui_store()
+        for by in breakdowns_for(store):
             self.breakdown_by.addItem(self._dimension_words[by], by)
-        for by in RANKINGS:
+        for by in rankings_for(store):
             self.ranking_by.addItem(self._dimension_words[by], by)
         self.breakdown = StatsTable("statsBreakdown", body)
         self.chart = BarChart(self.tr("Cases received (top 10)"), horizontal=True)
@@ -530,7 +533,7 @@ class StatsPage(QScrollArea):
 
     # -- click-through --------------------------------------------------------------------------
 
-    def query_for(self, by: str, key: str) -> CaseQuery:
+    def query_for(self, by: str, key: str) -> CaseQuery | None:
         """The case list behind one row or bar of ``by`` in the shown period."""
         p = self.period()
         base = CaseQuery(reported_from=p.start, reported_to=p.end)
@@ -538,6 +541,8 @@ class StatsPage(QScrollArea):
             return base.with_(category=key)
         if by == "village":
             return base.with_(village_code=key)
+        if by == "township":
+            return None  # the case list has no township filter yet
         if by == "grid":
             return base.with_(grid_code=key)
         if by == "worker":
@@ -552,10 +557,14 @@ class StatsPage(QScrollArea):
         raise ValueError(f"no case list for {by!r}")
 
     def _breakdown_chosen(self, key: str) -> None:
-        self._ctx.show_cases(self.query_for(self.current_breakdown(), key))
+        query = self.query_for(self.current_breakdown(), key)
+        if query is not None:
+            self._ctx.show_cases(query)
 
     def _ranking_chosen(self, key: str) -> None:
-        self._ctx.show_cases(self.query_for(self.current_ranking(), key))
+        query = self.query_for(self.current_ranking(), key)
+        if query is not None:
+            self._ctx.show_cases(query)
 
     # -- the report -----------------------------------------------------------------------------
 

@@ -1111,6 +1111,10 @@
             <translation>将本期报表导出为 PDF（打印用）或 Excel 工作簿</translation>
         </message>
         <message>
+            <source>Township</source>
+            <translation>乡镇（街道）</translation>
+        </message>
+        <message>
             <source>Category</source>
             <translation>事件类别</translation>
         </message>

@@ -200,6 +200,16 @@ _KEYS = {
 BREAKDOWNS = ("category", "village", "grid", "department", "worker", "source", "level")
 
 
+def is_county(store: Store) -> bool:
+    """A county linkage centre's store (scope: a 6-digit county code) spans townships."""
+    return len(store.scope) == 6
+
+
+def breakdowns_for(store: Store) -> tuple[str, ...]:
+    """The breakdowns worth showing: by township first at county scope."""
+    return ("township", *BREAKDOWNS) if is_county(store) else BREAKDOWNS
+
+
 #: The timeline steps statistics read; settlements to know which steps were voided.
 _ACTIONS = (
     "('dispatch', 'return', 'feedback', 'verify_pass', 'verify_fail', 'approve_extension', "
@@ -488,5 +498,5 @@ def snapshot(store: Store, period: Period, *, now: Millis | None = None) -> Snap
         period,
         stats.now,
         stats.compare(period),
-        stats.breakdowns(period, BREAKDOWNS),
+        stats.breakdowns(period, breakdowns_for(store)),
     )

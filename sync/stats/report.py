@@ -16,10 +16,10 @@ from typing import Any
 from ..model.calendar import SHANGHAI
 from ..model.clock import Millis, from_millis
 from ..store import Store
-from .core import Figures, Statistics, UnitFigures
+from .core import Figures, Statistics, UnitFigures, breakdowns_for
 from .definitions import DEFINITIONS, DIMENSIONS, SCOPE_ZH
 from .periods import Period
-from .scoring import COMPONENT_NAMES, RANKINGS, Score, ranking, store_weights
+from .scoring import COMPONENT_NAMES, Score, ranking, rankings_for, store_weights
 
 #: The headline figures, in the order the report prints them.
 HEADLINE = (
@@ -66,6 +66,7 @@ UNIT_COLUMNS = (
     ("verify_fail_rate", "主办核查不通过率"),
 )
 RATES = {d.key for d in DEFINITIONS if d.rate} | {"feedback_on_time_rate"}
+#: The breakdown tables in report order (at county scope, by township comes first).
 TABLES = ("category", "village", "grid", "department", "source", "level", "worker")
 #: How many rows of a long breakdown the PDF prints (the workbook has them all).
 PDF_ROWS = 20
@@ -104,12 +105,14 @@ def collect(
     compare = stats.compare(period)
     if progress:
         progress(1, steps)
-    breakdowns = stats.breakdowns(period, TABLES)
+    tables = tuple(t for t in ("township", *TABLES) if t in breakdowns_for(store))
+    breakdowns = stats.breakdowns(period, tables)
     if progress:
         progress(steps, steps)
     weights = weights or store_weights(store)
     rankings = {
-        by: ranking(stats, period, by, weights, breakdown=breakdowns[by]) for by in RANKINGS
+        by: ranking(stats, period, by, weights, breakdown=breakdowns[by])
+        for by in rankings_for(store)
     }
     names = stats.names("township") | stats.names("county")
     scope_name = names.get(store.scope) or _division_name(store) or store.scope
@@ -285,8 +288,9 @@ def write_pdf(data: ReportData, out: Path) -> None:
         drawing.add(String(0, height - 10, "各类别受理量", fontName=FONT, fontSize=9))
         story += [Paragraph("二、事件类别", h2), drawing]
 
-    number = ["三", "四", "五", "六", "七", "八", "九", "十"]
-    for i, by in enumerate(t for t in TABLES if t != "worker"):
+    number = ["三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"]
+    sections = [t for t in data.breakdowns if t != "worker"]
+    for i, by in enumerate(sections):
         rows = data.breakdowns[by]
         cols = _columns(by)
         head = [DIMENSIONS[by][0], *(name for _, name in cols)]
@@ -300,7 +304,7 @@ def write_pdf(data: ReportData, out: Path) -> None:
         rest = (180 * mm - name_w) / len(cols)
         story += [Paragraph(title, h2), table([head, *body_rows], [name_w] + [rest] * len(cols))]
 
-    story.append(Paragraph(f"{number[6]}、考核排名", h2))
+    story.append(Paragraph(f"{number[len(sections)]}、考核排名", h2))
     w = data.weights
     story.append(
         Paragraph(
@@ -311,7 +315,7 @@ def write_pdf(data: ReportData, out: Path) -> None:
             small,
         )
     )
-    for by in RANKINGS:
+    for by in data.rankings:
         scores = data.rankings[by][:10]
         rows = [["名次", DIMENSIONS[by][0], "得分", "件数", "得分构成"]]
         for s in scores:
@@ -336,7 +340,7 @@ def write_pdf(data: ReportData, out: Path) -> None:
             )
         )
 
-    story.append(Paragraph(f"{number[7]}、统计口径", h2))
+    story.append(Paragraph(f"{number[len(sections) + 1]}、统计口径", h2))
     story.append(Paragraph(SCOPE_ZH, small))
     for d in DEFINITIONS:
         story.append(Paragraph(f"<b>{d.zh}</b>：{d.zh_rule}", small))
@@ -439,7 +443,7 @@ def write_xlsx(data: ReportData, out: Path) -> None:
     ws.cell(len(HEADLINE) + 4, 1, "数据截至")
     ws.cell(len(HEADLINE) + 4, 2, _computed(data))
 
-    for by in TABLES:
+    for by in data.breakdowns:
         cols = _columns(by)
         sheet(
             DIMENSIONS[by][0].replace("（", "(").replace("）", ")"),
@@ -448,7 +452,7 @@ def write_xlsx(data: ReportData, out: Path) -> None:
             ["@", "", *(number_format(k) for k, _ in cols)],
         )
 
-    for by in RANKINGS:
+    for by in data.rankings:
         comps = list(COMPONENT_NAMES)
         sheet(
             f"{DIMENSIONS[by][0]}排名".replace("（", "(").replace("）", ")"),

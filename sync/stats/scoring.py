@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..store import Store
-from .core import Figures, Statistics, UnitFigures
+from .core import Figures, Statistics, UnitFigures, is_county
 from .periods import Period
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -38,6 +38,11 @@ COMPONENT_NAMES = {
 #: Where a county-delivered scheme is kept in the store (``meta`` table, JSON object).
 META_KEY = "assessment_weights"
 RANKINGS = ("grid", "village", "department", "worker")
+
+
+def rankings_for(store: Store) -> tuple[str, ...]:
+    """The rankings worth showing: a county linkage centre ranks its townships first."""
+    return ("township", *RANKINGS) if is_county(store) else RANKINGS
 
 
 class BadWeights(ValueError):
@@ -215,11 +220,12 @@ def ranking(
     *,
     breakdown: list[Any] | None = None,
 ) -> list[Score]:
-    """The 考核 ranking of ``by`` (grid, village, department, worker) for ``period``.
+    """The 考核 ranking of ``by`` (grid, village, department, worker; township at county scope)
+    for ``period``.
 
     Workers are the grid workers who reported cases (other accounts are not ranked).
     """
-    if by not in RANKINGS:
+    if by not in (*RANKINGS, "township"):
         raise ValueError(f"cannot rank by {by!r}")
     weights = weights or store_weights(stats.store)
     rows: list[Any] = list(breakdown if breakdown is not None else stats.breakdown(period, by))

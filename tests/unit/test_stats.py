@@ -325,3 +325,48 @@ def test_the_user_guide_states_every_definition_as_the_code_does() -> None:
     for d in DEFINITIONS:
         assert f"| {d.zh} | {d.zh_rule} |" in guide, d.key
         assert f"| {d.en} ({d.zh}) | {d.en_rule} |" in guide, d.key
+
+
+def test_a_county_store_breaks_down_and_ranks_townships(tmp_path: Path, clock: Clock) -> None:
+    """At a county linkage centre the same figures rank townships (龙洲街道 vs 东华街道)."""
+    from sync.model.records import Grid, GridKind
+    from sync.stats.core import breakdowns_for
+    from sync.stats.scoring import rankings_for
+
+    longzhou = "330825001001"  # 清廉社区, 龙洲街道
+    grids = [
+        Grid(
+            f"{longzhou}001",
+            f"{longzhou}001",
+            "清廉社区第一网格",
+            longzhou,
+            GridKind.URBAN,
+            300,
+            900,
+        ),
+        Grid(ZW1, ZW1, "张王村第一网格", ZHANGWANG, GridKind.RURAL, 180, 460),
+    ]
+    with Store.create(tmp_path / "county.db", scope="330825", clock=clock) as store:
+        store.put_grids(grids)
+        store.put_departments([])
+        s = Story(store, clock)
+        # 龙洲街道: two cases, one closed on time (accepted 3 June, due 6 June, closed 4 June).
+        a = s.report(3, OP, "0301", f"{longzhou}001", "hotline")
+        s.at(3, 10).accept(a, OP)
+        s.at(3, 11).dispatch(a, OP, ("grid", f"{longzhou}001"))
+        s.at(4).feedback(a, OP, f"{longzhou}001", "已清理")
+        s.at(4, 15).verify(a, OP, True)
+        s.report(5, OP, "0301", f"{longzhou}001", "hotline")
+        # 东华街道: one case, still waiting.
+        s.report(5, OP, "0301", ZW1, "patrol")
+        clock.now = _t(20, 12)
+        assert breakdowns_for(store)[0] == "township" and rankings_for(store)[0] == "township"
+        stats = Statistics(store)
+        towns = {r.key: (r.name, r.total, r.closed) for r in stats.breakdown(JUNE, "township")}
+        assert towns == {"330825001": ("龙洲街道", 2, 1), "330825002": ("东华街道", 1, 0)}
+        scores = ranking(stats, JUNE, "township")
+        # 龙洲: on time 1/1, verified 1/1, no rating, volume 2/2 → 100. 东华: only volume 1/2.
+        assert [(x.key, round(x.score or 0, 6)) for x in scores] == [
+            ("330825001", 100.0),
+            ("330825002", 50.0),
+        ]
