@@ -272,7 +272,7 @@ def write_pdf(data: ReportData, out: Path) -> None:
     categories = [r for r in data.breakdowns["category"] if r.total][:10]
     if categories:
         height = 14 * len(categories) + 30
-        drawing = Drawing(170 * mm, height)
+        drawing = Drawing(170 * mm, height, initialFontName=FONT)
         chart = HorizontalBarChart()
         chart.x, chart.y = 32 * mm, 10
         chart.width, chart.height = 125 * mm, height - 25
@@ -363,6 +363,7 @@ def write_pdf(data: ReportData, out: Path) -> None:
         title=data.title,
         author="网格通·指挥室 Gridroom",
         subject=f"统计周期 {data.period.text}",
+        initialFontName=FONT,  # no Latin base font on any page: one embedded face only
     )
     try:
         doc.build(story, onFirstPage=footer, onLaterPages=footer)

@@ -54,6 +54,7 @@ def test_pdf_has_the_headline_figures_in_extractable_chinese(
     # The font is embedded (a subset), A4 pages.
     fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True).stdout
     assert "WenQuanYiMicroHei" in fonts and " yes yes yes " in fonts
+    assert "Helvetica" not in fonts  # no unembedded Latin base font
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
     assert "(A4)" in info
 
