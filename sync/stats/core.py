@@ -223,8 +223,9 @@ def _events_cte(cases: str) -> str:
     return f"""
     e AS MATERIALIZED (
         SELECT case_rowid AS r, id, action, at,
-               CASE WHEN action IN ('dispatch', 'settle', 'feedback', 'return')
-                    THEN payload END AS payload
+               CASE WHEN action IN ('dispatch', 'settle') THEN payload END AS payload,
+               CASE WHEN action IN ('feedback', 'return')
+                    THEN json_extract(payload, '$.task') END AS task
         FROM case_events
         WHERE case_rowid IN (SELECT r FROM {cases}) AND action IN {_ACTIONS}
     ),
@@ -234,41 +235,99 @@ def _events_cte(cases: str) -> str:
     ok AS (SELECT * FROM e WHERE id NOT IN (SELECT id FROM voided))"""
 
 
-def _day(column: str) -> str:
-    """The working-day count up to the Shanghai day of ``column`` (from the :workdays array)."""
-    return (
-        f"json_extract(:workdays, '$[' || (({column} + {SHANGHAI_MS}) / {DAY_MS} - :base) || ']')"
-    )
+_SUMS = """
+               sum(action = 'dispatch') AS dispatches,
+               sum(action = 'return') AS returns,
+               sum(action = 'verify_fail') AS vfail,
+               sum(action IN ('verify_pass', 'verify_fail')) AS verifs,
+               sum(action = 'approve_extension') AS exts"""
 
 
-#: The per-case columns each group sums (in :class:`Figures` field order after ``name``).
-_MEASURES = f"""
-        count(*),
-        sum(status IN {_DROPPED}),
-        sum(status = '{Status.PARKED.value}'),
-        sum(status IN {_DONE}),
-        sum(status IN {_DONE} AND on_time = 1),
-        sum(satisfaction IS NOT NULL),
-        sum(satisfaction IN ('satisfied', 'basic')),
-        sum(self_handled = 1 AND status NOT IN {_DROPPED}),
-        sum(major = '{DISPUTES}' AND status NOT IN {_DROPPED}),
-        sum(major = '{DISPUTES}' AND status IN {_DONE} AND level <= {RESOLVED_AT_OR_BELOW}),
-        coalesce(sum(days), 0),
-        sum(days IS NOT NULL),
-        sum((status IN {_DONE} AND on_time = 0) OR (status IN {_OPEN} AND due_at < :now)),
-        sum(urges > 0),
-        sum(urges),
-        sum(dispatches > 0),
-        sum(returns > 0),
-        sum(verifs),
-        sum(vfail),
-        sum(exts > 0)"""
+def _step_counts(cases: str) -> str:
+    """``ev``: per case, the counts of the timeline steps the figures need.
+
+    One pass over the period's timeline entries; only the few cases with a settlement
+    (``settled``) are counted again without the steps it voided, as the projection does.
+    """
+    return f"""
+    ev0 AS MATERIALIZED (
+        SELECT case_rowid AS r, {_SUMS}, max(action = 'settle') AS settled
+        FROM case_events
+        WHERE case_rowid IN (SELECT r FROM {cases}) AND action IN {_ACTIONS}
+        GROUP BY case_rowid
+    ),
+    voided AS MATERIALIZED (
+        SELECT j.value AS id FROM case_events s, json_each(s.payload, '$.void') j
+        WHERE s.case_rowid IN (SELECT r FROM ev0 WHERE settled) AND s.action = 'settle'
+    ),
+    ev AS MATERIALIZED (
+        SELECT r, dispatches, returns, vfail, verifs, exts FROM ev0 WHERE NOT settled
+        UNION ALL
+        SELECT case_rowid, {_SUMS}
+        FROM case_events
+        WHERE case_rowid IN (SELECT r FROM ev0 WHERE settled) AND action IN {_ACTIONS}
+          AND id NOT IN (SELECT id FROM voided)
+        GROUP BY case_rowid
+    )"""
+
+
+def _day_number(column: str) -> str:
+    """The index into the :workdays array of the Shanghai day of ``column``."""
+    return f"({column} + {SHANGHAI_MS}) / {DAY_MS} - :base"
+
+
+#: Each case's contribution to each figure (0/1 flags, or a number), in :class:`Figures` field
+#: order after ``total`` — computed once per case, then summed by every breakdown.
+_FLAGS = f"""
+        status IN {_DROPPED} AS dropped,
+        status = '{Status.PARKED.value}' AS parked,
+        status IN {_DONE} AS closed,
+        status IN {_DONE} AND on_time = 1 AS on_time,
+        satisfaction IS NOT NULL AS rated,
+        satisfaction IN ('satisfied', 'basic') AS satisfied,
+        self_handled = 1 AND status NOT IN {_DROPPED} AS self_handled,
+        major = '{DISPUTES}' AND status NOT IN {_DROPPED} AS disputes,
+        major = '{DISPUTES}' AND status IN {_DONE} AND level <= {RESOLVED_AT_OR_BELOW}
+            AS resolved,
+        CASE WHEN status IN {_DONE} THEN b.cum - a.cum END AS days,
+        status IN {_DONE} AND b.cum IS NOT NULL AND a.cum IS NOT NULL AS days_n,
+        (status IN {_DONE} AND on_time = 0) OR (status IN {_OPEN} AND due_at < :now) AS overdue,
+        urges > 0 AS urged,
+        urges,
+        coalesce(ev.dispatches, 0) > 0 AS dispatched,
+        coalesce(ev.returns, 0) > 0 AS returned,
+        coalesce(ev.verifs, 0) AS verifs,
+        coalesce(ev.vfail, 0) AS vfail,
+        coalesce(ev.exts, 0) > 0 AS extended"""
+_SUMMED = [
+    "dropped",
+    "parked",
+    "closed",
+    "on_time",
+    "rated",
+    "satisfied",
+    "self_handled",
+    "disputes",
+    "resolved",
+    "days",
+    "days_n",
+    "overdue",
+    "urged",
+    "urges",
+    "dispatched",
+    "returned",
+    "verifs",
+    "vfail",
+    "extended",
+]
+_MEASURES = "count(*), " + ", ".join(f"coalesce(sum({c}), 0)" for c in _SUMMED)
 
 
 def _figures_sql(dimensions: Sequence[str]) -> str:
     """One statement for several breakdowns: the period's cases and their timeline steps are
-    read once (``per``, one row per case), then grouped by each dimension in turn."""
+    read once (``per``: one narrow row of flags per case), then summed by each dimension."""
     keys = ", ".join(f"{_KEYS[d]} AS k_{d}" for d in dimensions)
+    key_columns = ", ".join(f"c.k_{d}" for d in dimensions)
     groups = "\n    UNION ALL\n".join(
         f"    SELECT '{d}', k_{d}, {_MEASURES}\n    FROM per GROUP BY k_{d}" for d in dimensions
     )
@@ -278,27 +337,13 @@ def _figures_sql(dimensions: Sequence[str]) -> str:
                satisfaction, accepted_at, closed_at, due_at
         FROM cases WHERE reported_at >= :start AND reported_at < :end
     ),
-    {_events_cte("c")},
-    ev AS MATERIALIZED (
-        SELECT r,
-               sum(action = 'dispatch') AS dispatches,
-               sum(action = 'return') AS returns,
-               sum(action = 'verify_fail') AS vfail,
-               sum(action IN ('verify_pass', 'verify_fail')) AS verifs,
-               sum(action = 'approve_extension') AS exts
-        FROM ok GROUP BY r
-    ),
+    {_step_counts("c")},
+    wd AS MATERIALIZED (SELECT key AS i, value AS cum FROM json_each(:workdays)),
     per AS MATERIALIZED (
-        SELECT c.*,
-               CASE WHEN status IN {_DONE} AND accepted_at IS NOT NULL
-                         AND closed_at IS NOT NULL
-                    THEN {_day("closed_at")} - {_day("accepted_at")} END AS days,
-               coalesce(ev.dispatches, 0) AS dispatches,
-               coalesce(ev.returns, 0) AS returns,
-               coalesce(ev.verifs, 0) AS verifs,
-               coalesce(ev.vfail, 0) AS vfail,
-               coalesce(ev.exts, 0) AS exts
+        SELECT {key_columns}, {_FLAGS}
         FROM c LEFT JOIN ev ON ev.r = c.r
+        LEFT JOIN wd a ON a.i = {_day_number("c.accepted_at")}
+        LEFT JOIN wd b ON b.i = {_day_number("c.closed_at")}
     )
 {groups}"""
 
@@ -319,7 +364,7 @@ _UNITS_SQL = f"""WITH
         GROUP BY 1, 2, 3
     ),
     f AS MATERIALIZED (
-        SELECT r, json_extract(payload, '$.task') AS unit,
+        SELECT r, task AS unit,
                sum(action = 'feedback') AS fb,
                max(CASE WHEN action = 'feedback' THEN at END) AS fb_at,
                sum(action = 'return') AS ret
