@@ -370,3 +370,30 @@ def test_a_county_store_breaks_down_and_ranks_townships(tmp_path: Path, clock: C
             ("330825001", 100.0),
             ("330825002", 50.0),
         ]
+
+
+def test_a_step_voided_by_a_settlement_does_not_count(store: Store, clock: Clock) -> None:
+    """Device B closed the case while this device re-dispatched it; the supervisor voids the
+    close. The voided verification is not counted (it never happened, as in the projection)."""
+    from sync.model.clock import HlcStamp, new_id
+    from sync.model.records import Action, Entry
+
+    s = Story(store, clock)
+    case = s.report(3, OP, "0301", HW1, "hotline")
+    s.at(3, 10).accept(case, OP)
+    s.at(3, 11).dispatch(case, OP, ("department", "zhzf"))
+    s.at(4).feedback(case, ZHZF, "zhzf", "已清理")
+    s.at(5, 10).dispatch(case, OP, ("department", "pcs"))  # this device: re-dispatch
+    remote = Entry(  # device B, earlier in merge order: verified and closed
+        new_id(), case, Action.VERIFY_PASS, "op-b", Role.OPERATOR, _t(5, 9),
+        HlcStamp(_t(5, 9), 0, "DEVB").encode(), {"note": "", "method": "call"},
+    )  # fmt: skip
+    store.apply_entries([remote])
+    assert store.case(case).status == "closed" and store.case(case).conflicts
+    s.at(5, 12).settle(case, SUP, void=[remote.id])
+    assert store.case(case).status == "handling"
+    clock.now = _t(20, 12)
+    f = Statistics(store).figures(JUNE)
+    assert (f.total, f.closed, f.verifications, f.dispatched) == (1, 0, 0, 1)
+    units = {u.key: u for u in Statistics(store).breakdown(JUNE, "department")}
+    assert set(units) == {"zhzf", "pcs"} and units["pcs"].lead_verifications == 0
