@@ -197,6 +197,9 @@ class StatsPage(QScrollArea):
         self.until_label = QLabel(self.tr("to"), body)
         self.period_label = QLabel("", body)
         self.period_label.setObjectName("periodLabel")
+        self.reading = QLabel(self.tr("Reading the figures…"), body)
+        self.reading.setObjectName("hint")
+        self.reading.setVisible(False)
         self.export_button = QPushButton(self.tr("Export monthly report"), body)
         self.export_button.setObjectName("exportReport")
         self.export_button.setToolTip(
@@ -245,6 +248,7 @@ class StatsPage(QScrollArea):
         top.addWidget(self.until_label)
         top.addWidget(self.until)
         top.addWidget(self.period_label)
+        top.addWidget(self.reading)
         top.addStretch(1)
         top.addWidget(self.export_button)
         by_row = QHBoxLayout()
@@ -339,6 +343,7 @@ class StatsPage(QScrollArea):
             return
         self._loading = True
         self._stale = False
+        self.reading.setVisible(True)  # a county's year takes seconds
         period = self.period()
         self._ctx.ops.read(lambda store: load(store, period)).success(self._show).failure(
             self._failed
@@ -357,6 +362,7 @@ class StatsPage(QScrollArea):
 
     def _failed(self, exc: BaseException) -> None:
         self._loading = False
+        self.reading.setVisible(False)
         show_error(self, exc, self.tr("Reading statistics"))
 
     def _show(self, data: StatsData) -> None:
@@ -365,6 +371,7 @@ class StatsPage(QScrollArea):
             self._again = False
             self.refresh()
             return
+        self.reading.setVisible(False)
         self._data = data
         self._show_headline()
         self._show_breakdown()

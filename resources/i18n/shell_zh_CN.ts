@@ -1115,6 +1115,10 @@
             <translation>乡镇（街道）</translation>
         </message>
         <message>
+            <source>Reading the figures…</source>
+            <translation>正在读取统计数据…</translation>
+        </message>
+        <message>
             <source>Category</source>
             <translation>事件类别</translation>
         </message>

@@ -148,3 +148,11 @@ def test_window_has_the_page_and_lands_on_the_case_list(window, qtbot):
     assert window.current_page() == "cases"
     qtbot.waitUntil(lambda: window.cases.list.model.total is not None, timeout=10_000)
     assert f"{window.cases.list.model.total:,}" == cell(page.breakdown, 0, 1)
+
+
+def test_the_page_says_it_is_reading_until_the_figures_arrive(page, qtbot):
+    assert not page.reading.isVisible()
+    with qtbot.waitSignal(page.loaded, timeout=10_000):
+        page.kind.setCurrentIndex(page.kind.findData("quarter"))
+        assert page.reading.isVisible() and page.reading.text() == "正在读取统计数据…"
+    assert not page.reading.isVisible()
