@@ -34,7 +34,7 @@ from sync.model.calendar import SHANGHAI
 from sync.model.clock import from_millis
 from sync.stats.core import Figures, Statistics, UnitFigures, breakdowns_for
 from sync.stats.periods import KINDS, Period
-from sync.stats.report import collect, write
+from sync.stats.report import collect, signed, write
 from sync.stats.scoring import Score, ranking, rankings_for, store_weights
 from sync.store.queries import CaseQuery
 
@@ -86,9 +86,9 @@ def _change(key: str, now: Any, then: Any, points: str = "%1 pt") -> str:
         return "—"
     d = now - then
     if key.endswith("_rate"):
-        return points.replace("%1", f"{d * 100:+.1f}")
+        return points.replace("%1", signed(d * 100))
     if key == "avg_days":
-        return f"{d:+.1f}"
+        return signed(d)
     return f"{int(d):+,}"
 
 

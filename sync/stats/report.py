@@ -156,14 +156,20 @@ def _computed(data: ReportData) -> str:
     return from_millis(data.computed_at).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
+def signed(value: float) -> str:
+    """A change with its sign and one decimal; one that rounds to nothing is "0.0", not "-0.0"."""
+    text = f"{value:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
+
+
 def _change(key: str, now: Any, then: Any) -> str:
     if now is None or then is None:
         return "—"
     d = now - then
     if key in RATES:
-        return f"{d * 100:+.1f}个百分点"
+        return f"{signed(d * 100)}个百分点"
     if key == "avg_days":
-        return f"{d:+.1f}"
+        return signed(d)
     return f"{int(d):+,}"
 
 

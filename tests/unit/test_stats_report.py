@@ -116,3 +116,12 @@ def test_the_command_writes_both_and_refuses_bad_input_in_plain_words(
         assert message in err and "Traceback" not in err
         assert not pdf.exists()  # nothing half-written
     assert not list(tmp_path.glob("*.part"))
+
+
+@pytest.mark.parametrize(
+    "value, text", [(1.44, "+1.4"), (-0.04, "0.0"), (0.04, "0.0"), (0.0, "0.0"), (-2.25, "-2.2")]
+)
+def test_changes_are_signed_and_never_minus_zero(value: float, text: str) -> None:
+    from sync.stats.report import signed
+
+    assert signed(value) == text
