@@ -35,7 +35,14 @@ from sync.model.clock import from_millis
 from sync.stats.core import Figures, Statistics, UnitFigures, breakdowns_for
 from sync.stats.periods import KINDS, Period
 from sync.stats.report import collect, signed, write
-from sync.stats.scoring import Score, ranking, rankings_for, store_weights
+from sync.stats.scoring import (
+    DEFAULT_WEIGHTS,
+    BadWeights,
+    Score,
+    ranking,
+    rankings_for,
+    store_weights,
+)
 from sync.store.queries import CaseQuery
 
 from ..context import AppContext
@@ -57,17 +64,22 @@ class StatsData:
     compare: dict[str, Figures]
     breakdowns: dict[str, list[Any]]
     rankings: dict[str, list[Score]]
+    weights_problem: str = ""  # why the county's weights could not be used (defaults apply)
 
 
 def load(store: Any, period: Period) -> StatsData:
     stats = Statistics(store)
     breakdowns = stats.breakdowns(period, breakdowns_for(store))
-    weights = store_weights(store)
+    problem = ""
+    try:
+        weights = store_weights(store)
+    except BadWeights as exc:  # a bad county setting must not hide the figures
+        weights, problem = dict(DEFAULT_WEIGHTS), str(exc)
     rankings = {
         by: ranking(stats, period, by, weights, breakdown=breakdowns[by])
         for by in rankings_for(store)
     }
-    return StatsData(period, stats.now, stats.compare(period), breakdowns, rankings)
+    return StatsData(period, stats.now, stats.compare(period), breakdowns, rankings, problem)
 
 
 def _number(key: str, value: Any) -> str:
@@ -512,6 +524,13 @@ class StatsPage(QScrollArea):
     def _show_ranking(self) -> None:
         if self._data is None:
             return
+        note = self.tr("Hover over a score to see how it is made up. Click a row for its cases.")
+        if self._data.weights_problem:
+            warning = self.tr("The default weights apply: %1").replace(
+                "%1", self._data.weights_problem
+            )
+            note = f"{warning}\n{note}"
+        self.ranking_note.setText(note)
         by = self.current_ranking()
         headers = [
             self.tr("Rank"),

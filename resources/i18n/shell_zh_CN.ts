@@ -1119,6 +1119,10 @@
             <translation>正在读取统计数据…</translation>
         </message>
         <message>
+            <source>The default weights apply: %1</source>
+            <translation>已按缺省权重评分：%1</translation>
+        </message>
+        <message>
             <source>Category</source>
             <translation>事件类别</translation>
         </message>

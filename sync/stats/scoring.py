@@ -74,8 +74,14 @@ def parse_weights(raw: str | dict[str, Any] | None) -> dict[str, float]:
 
 
 def store_weights(store: Store) -> dict[str, float]:
-    """The scheme in force on this store: the county's if delivered, else the defaults."""
-    return parse_weights(store.meta(META_KEY))
+    """The scheme in force on this store: the county's if delivered, else the defaults.
+
+    Raises :class:`BadWeights` naming the setting when the delivered value is unusable.
+    """
+    try:
+        return parse_weights(store.meta(META_KEY))
+    except BadWeights as exc:
+        raise BadWeights(f"the county's assessment weights ({META_KEY}): {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,17 @@ def test_the_page_says_it_is_reading_until_the_figures_arrive(page, qtbot):
         page.kind.setCurrentIndex(page.kind.findData("quarter"))
         assert page.reading.isVisible() and page.reading.text() == "正在读取统计数据…"
     assert not page.reading.isVisible()
+
+
+def test_bad_county_weights_do_not_hide_the_figures(make_ctx, case_store_path, qtbot):
+    with Store.open(case_store_path) as store:
+        store.set_meta({"assessment_weights": '{"speed": 1}'})
+    widget = StatsPage(make_ctx(case_store_path))
+    qtbot.addWidget(widget)
+    widget.show()
+    with qtbot.waitSignal(widget.loaded, timeout=10_000):
+        widget.set_period(MAY)
+    assert widget.ranking.rowCount() > 0 and widget.headline.rowCount() > 0
+    note = widget.ranking_note.text()
+    assert note.startswith("已按缺省权重评分：") and "unknown weight 'speed'" in note
+    assert "权重40" in widget.ranking.item(0, 2).toolTip()  # the default timeliness weight

@@ -125,3 +125,17 @@ def test_changes_are_signed_and_never_minus_zero(value: float, text: str) -> Non
     from sync.stats.report import signed
 
     assert signed(value) == text
+
+
+def test_a_bad_county_weight_setting_is_named_in_plain_words(
+    store_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Store.open(store_path) as store:
+        store.set_meta({"assessment_weights": '{"volume": "high"}'})
+    out = tmp_path / "r.pdf"
+    args = ["report", "--db", str(store_path), "--period", "2025-06", "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "the county's assessment weights (assessment_weights)" in err
+    assert "must be a number" in err and not out.exists()
+    assert main([*args, "--weights", '{"volume": 5}']) == 0  # an explicit scheme still works
