@@ -6,6 +6,7 @@ openpyxl. Figures are those of the hand-built June 2025 of ``test_stats`` (worke
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 from pathlib import Path
@@ -139,3 +140,25 @@ def test_a_bad_county_weight_setting_is_named_in_plain_words(
     assert "the county's assessment weights (assessment_weights)" in err
     assert "must be a number" in err and not out.exists()
     assert main([*args, "--weights", '{"volume": 5}']) == 0  # an explicit scheme still works
+
+
+def test_an_empty_store_still_gets_a_report(store_path: Path, tmp_path: Path) -> None:
+    with Store.open(store_path) as store:
+        data = collect(store, JUNE)
+        pdf = write(data, tmp_path / "空.pdf")
+        xlsx = write(data, tmp_path / "空.xlsx")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    sheet = load_workbook(xlsx)["主要指标"]
+    assert sheet["B2"].value == 0 and sheet["B5"].value is None  # 受理总量 0, 办结率 no data
+    if shutil.which("pdftotext"):
+        assert "（无）" in _text(pdf)
+
+
+def test_the_default_period_is_last_month() -> None:
+    from sync.model.calendar import SHANGHAI
+    from sync.model.clock import to_millis
+    from sync.stats.report import today_month
+
+    first_of_december = to_millis(dt.datetime(2026, 12, 1, 0, 30, tzinfo=SHANGHAI))
+    assert today_month(first_of_december).text == "2026-11"
+    assert today_month(to_millis(dt.datetime(2026, 1, 15, tzinfo=SHANGHAI))).text == "2025-12"
