@@ -409,6 +409,7 @@ def test_startup_opens_the_store_as_the_chosen_account(case_store_path, tmp_path
     assert code == 0
     names = sorted(p.name for p in out.glob("*.png"))
     assert "dashboard.png" in names and "cases.png" in names and "grids.png" in names
+    assert "stats.png" in names
     assert all((out / n).stat().st_size > 10_000 for n in names)
 
 
