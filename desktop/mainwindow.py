@@ -41,6 +41,7 @@ from .errors import show_error
 from .grids import GridsPage
 from .names import of as names_of
 from .settings_page import SettingsPage
+from .stats import StatsPage
 from .statusbar import StatusBar
 from .sync_page import SyncPage
 from .syncer import Syncer
@@ -169,6 +170,7 @@ class MainWindow(QMainWindow):
             self.report = Placeholder(self.tr("The quick report form is not part of this build."))
         self.report.setObjectName("reportPage")
         self.grids = GridsPage(ctx, self)
+        self.stats = StatsPage(ctx, self)
         # Background sync with the county (does nothing on a demo or unenrolled store).
         self.syncer = Syncer(ctx, parent=self)
         self.sync = SyncPage(ctx, self, syncer=self.syncer)
@@ -177,6 +179,7 @@ class MainWindow(QMainWindow):
         self._add_page("cases", self.tr("Cases"), self.cases)
         self._add_page("new_case", self.tr("New case"), self.report)
         self._add_page("grids", self.tr("Grids"), self.grids)
+        self._add_page("stats", self.tr("Statistics"), self.stats)
         self._add_page("sync", self.tr("Sync"), self.sync)
         self._add_page("settings", self.tr("Settings"), self.settings_page)
         self.nav.currentRowChanged.connect(self._nav_changed)

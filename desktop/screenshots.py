@@ -6,6 +6,7 @@ platform): each page is shown, its background reads are awaited, and the window 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEventLoop
 from PySide6.QtWidgets import QApplication
 
+from sync.model.calendar import SHANGHAI
+from sync.model.clock import from_millis
+from sync.stats.periods import Period
 from sync.store.queries import CaseQuery
 
 from .mainwindow import MainWindow
@@ -57,6 +61,12 @@ def _pick_grid(window: MainWindow) -> str | None:
     return grids[0].code if grids else None
 
 
+def last_month(window: MainWindow) -> Period:
+    """The month before the store's today: what a monthly report is about."""
+    today = from_millis(window.ctx.ops.gui_store().now()).astimezone(SHANGHAI).date()
+    return Period.of("month", today.replace(day=1) - dt.timedelta(days=1))
+
+
 def shoot(window: MainWindow, out_dir: Path) -> list[Path]:
     """Render each view of ``window`` to ``out_dir``; returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -92,6 +102,9 @@ def shoot(window: MainWindow, out_dir: Path) -> list[Path]:
     if grid is not None:
         window.grids.select(grid)
     grab("grids")
+    window.go("stats")
+    window.stats.set_period(last_month(window))
+    grab("stats")
     window.go("sync")
     grab("sync")
     window.go("settings")

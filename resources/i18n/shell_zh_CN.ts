@@ -826,6 +826,10 @@
             <translation>新建事件</translation>
         </message>
         <message>
+            <source>Statistics</source>
+            <translation>统计</translation>
+        </message>
+        <message>
             <source>Grids</source>
             <translation>网格</translation>
         </message>
@@ -1066,6 +1070,257 @@
         <message>
             <source>Cancel</source>
             <translation>取消</translation>
+        </message>
+    </context>
+    <context>
+        <name>StatsPage</name>
+        <message>
+            <source>Statistics</source>
+            <translation>统计</translation>
+        </message>
+        <message>
+            <source>Day</source>
+            <translation>日</translation>
+        </message>
+        <message>
+            <source>Week</source>
+            <translation>周</translation>
+        </message>
+        <message>
+            <source>Month</source>
+            <translation>月</translation>
+        </message>
+        <message>
+            <source>Quarter</source>
+            <translation>季度</translation>
+        </message>
+        <message>
+            <source>Year</source>
+            <translation>年</translation>
+        </message>
+        <message>
+            <source>Custom range</source>
+            <translation>自定义时段</translation>
+        </message>
+        <message>
+            <source>to</source>
+            <translation>至</translation>
+        </message>
+        <message>
+            <source>Export monthly report</source>
+            <translation>导出月报</translation>
+        </message>
+        <message>
+            <source>Write this period's report as PDF (to print) or Excel workbook</source>
+            <translation>将本期报表导出为 PDF（打印用）或 Excel 工作簿</translation>
+        </message>
+        <message>
+            <source>Township</source>
+            <translation>乡镇（街道）</translation>
+        </message>
+        <message>
+            <source>Reading the figures…</source>
+            <translation>正在读取统计数据…</translation>
+        </message>
+        <message>
+            <source>The default weights apply: %1</source>
+            <translation>已按缺省权重评分：%1</translation>
+        </message>
+        <message>
+            <source>Category</source>
+            <translation>事件类别</translation>
+        </message>
+        <message>
+            <source>Village / community</source>
+            <translation>村（社区）</translation>
+        </message>
+        <message>
+            <source>Grid</source>
+            <translation>网格</translation>
+        </message>
+        <message>
+            <source>Department</source>
+            <translation>承办部门</translation>
+        </message>
+        <message>
+            <source>Reporter</source>
+            <translation>上报人</translation>
+        </message>
+        <message>
+            <source>Source</source>
+            <translation>事件来源</translation>
+        </message>
+        <message>
+            <source>Level</source>
+            <translation>办理层级</translation>
+        </message>
+        <message>
+            <source>Cases received (top 10)</source>
+            <translation>受理量（前10）</translation>
+        </message>
+        <message>
+            <source>Hover over a score to see how it is made up. Click a row for its cases.</source>
+            <translation>鼠标停在得分上可查看得分构成；点击一行可查看对应事件。</translation>
+        </message>
+        <message>
+            <source>Break down by</source>
+            <translation>分组方式</translation>
+        </message>
+        <message>
+            <source>Assessment ranking by</source>
+            <translation>考核排名</translation>
+        </message>
+        <message>
+            <source>Reading statistics</source>
+            <translation>读取统计数据</translation>
+        </message>
+        <message>
+            <source>Cases received</source>
+            <translation>受理总量</translation>
+        </message>
+        <message>
+            <source>Valid cases</source>
+            <translation>有效件数</translation>
+        </message>
+        <message>
+            <source>Closed</source>
+            <translation>办结件数</translation>
+        </message>
+        <message>
+            <source>Closure rate</source>
+            <translation>办结率</translation>
+        </message>
+        <message>
+            <source>On-time closure rate</source>
+            <translation>按期办结率</translation>
+        </message>
+        <message>
+            <source>Satisfaction rate</source>
+            <translation>满意率</translation>
+        </message>
+        <message>
+            <source>Self-handled rate</source>
+            <translation>自处率</translation>
+        </message>
+        <message>
+            <source>Dispute resolution rate</source>
+            <translation>化解率</translation>
+        </message>
+        <message>
+            <source>Average handling time (working days)</source>
+            <translation>平均办理时长（工作日）</translation>
+        </message>
+        <message>
+            <source>Overdue</source>
+            <translation>超期件数</translation>
+        </message>
+        <message>
+            <source>Urged</source>
+            <translation>督办件数</translation>
+        </message>
+        <message>
+            <source>Return rate</source>
+            <translation>退单率</translation>
+        </message>
+        <message>
+            <source>Verification failure rate</source>
+            <translation>核查不通过率</translation>
+        </message>
+        <message>
+            <source>Parked</source>
+            <translation>挂账件数</translation>
+        </message>
+        <message>
+            <source>%1 pt</source>
+            <translation>%1个百分点</translation>
+        </message>
+        <message>
+            <source>Figure</source>
+            <translation>指标</translation>
+        </message>
+        <message>
+            <source>This period</source>
+            <translation>本期</translation>
+        </message>
+        <message>
+            <source>Previous period</source>
+            <translation>上期</translation>
+        </message>
+        <message>
+            <source>Change</source>
+            <translation>变化</translation>
+        </message>
+        <message>
+            <source>Same period last year</source>
+            <translation>去年同期</translation>
+        </message>
+        <message>
+            <source>(not given)</source>
+            <translation>（未填）</translation>
+        </message>
+        <message>
+            <source>Assigned</source>
+            <translation>承办</translation>
+        </message>
+        <message>
+            <source>Lead</source>
+            <translation>主办</translation>
+        </message>
+        <message>
+            <source>Assisting</source>
+            <translation>协办</translation>
+        </message>
+        <message>
+            <source>Fed back on time</source>
+            <translation>按期反馈率</translation>
+        </message>
+        <message>
+            <source>Returned</source>
+            <translation>退单</translation>
+        </message>
+        <message>
+            <source>Closure rate (as lead)</source>
+            <translation>主办办结率</translation>
+        </message>
+        <message>
+            <source>Satisfaction (as lead)</source>
+            <translation>主办满意率</translation>
+        </message>
+        <message>
+            <source>Verification failure rate (as lead)</source>
+            <translation>主办核查不通过率</translation>
+        </message>
+        <message>
+            <source>Average days</source>
+            <translation>平均办理时长</translation>
+        </message>
+        <message>
+            <source>Rank</source>
+            <translation>名次</translation>
+        </message>
+        <message>
+            <source>Score</source>
+            <translation>得分</translation>
+        </message>
+        <message>
+            <source>Cases</source>
+            <translation>件数</translation>
+        </message>
+        <message>
+            <source>report-%1.pdf</source>
+            <translation>月报-%1.pdf</translation>
+        </message>
+        <message>
+            <source>PDF (*.pdf);;Excel workbook (*.xlsx)</source>
+            <translation>PDF 文件 (*.pdf);;Excel 工作簿 (*.xlsx)</translation>
+        </message>
+        <message>
+            <source>Writing the report…</source>
+            <translation>正在生成报表…</translation>
+        </message>
+        <message>
+            <source>Writing the report</source>
+            <translation>生成报表</translation>
         </message>
     </context>
 </TS>

@@ -23,6 +23,7 @@ log = logging.getLogger("gridroom.cli")
 COMMANDS = (
     "demo",
     "stats",
+    "report",
     "export",
     "import_",
     "login",

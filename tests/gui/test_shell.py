@@ -94,9 +94,17 @@ def corrupt(path: Path) -> None:
 
 def test_window_title_names_the_township(window):
     assert window.windowTitle() == "网格通·指挥室 — 东华街道"
-    assert window.page_keys() == ["dashboard", "cases", "new_case", "grids", "sync", "settings"]
+    assert window.page_keys() == [
+        "dashboard",
+        "cases",
+        "new_case",
+        "grids",
+        "stats",
+        "sync",
+        "settings",
+    ]
     titles = [window.nav.item(i).text() for i in range(window.nav.count())]
-    assert titles == ["工作台", "事件", "新建事件", "网格", "同步", "设置"]
+    assert titles == ["工作台", "事件", "新建事件", "网格", "统计", "同步", "设置"]
     # Each nav item tells its shortcut.
     assert window.nav.item(1).toolTip() == "事件 (Ctrl+2)"
 
@@ -104,7 +112,14 @@ def test_window_title_names_the_township(window):
 def test_ctrl_digits_navigate_and_menus_show_shortcuts(window, qtbot):
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
-    for digit, key in ((2, "cases"), (4, "grids"), (5, "sync"), (6, "settings"), (1, "dashboard")):
+    for digit, key in (
+        (2, "cases"),
+        (4, "grids"),
+        (5, "stats"),
+        (6, "sync"),
+        (7, "settings"),
+        (1, "dashboard"),
+    ):
         qtbot.keyClick(window, getattr(Qt.Key, f"Key_{digit}"), Qt.KeyboardModifier.ControlModifier)
         assert window.current_page() == key
     lines = dict((text, keys) for keys, text in window.shortcut_lines())
@@ -394,6 +409,7 @@ def test_startup_opens_the_store_as_the_chosen_account(case_store_path, tmp_path
     assert code == 0
     names = sorted(p.name for p in out.glob("*.png"))
     assert "dashboard.png" in names and "cases.png" in names and "grids.png" in names
+    assert "stats.png" in names
     assert all((out / n).stat().st_size > 10_000 for n in names)
 
 
