@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -174,3 +175,33 @@ def digest(path: Path) -> str:
 def store_digest() -> Callable[[Path], str]:
     """A function: store file → digest of all its rows (see :func:`digest`)."""
     return digest
+
+
+# Session-wide, so a Qt test anywhere (tests/unit too) gets the same screen whatever runs first.
+@pytest.fixture(scope="session")
+def qapp_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Offscreen, on a 1920×1080 screen like a command room's (the plugin's default screen is
+    800×800, smaller than any real desk, which would squeeze every window onto it)."""
+    config = tmp_path_factory.mktemp("qpa") / "screen.json"
+    config.write_text(
+        json.dumps(
+            {
+                "synchronousWindowSystemEvents": False,
+                "windowFrameMargins": False,
+                "screens": [
+                    {
+                        "name": "desk",
+                        "x": 0,
+                        "y": 0,
+                        "width": 1920,
+                        "height": 1080,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    return ["gridroom-tests", "-platform", f"offscreen:configfile={config}"]

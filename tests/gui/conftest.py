@@ -10,7 +10,6 @@ Tests under tests/gui are marked ``gui`` by the top-level conftest.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -168,35 +167,6 @@ def case_store_path(_case_store_template: Path, tmp_path: Path) -> Path:
     path = tmp_path / "cases.sqlite"
     shutil.copyfile(_case_store_template, path)
     return path
-
-
-@pytest.fixture(scope="session")
-def qapp_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """Offscreen, on a 1920×1080 screen like a command room's (the plugin's default screen is
-    800×800, smaller than any real desk, which would squeeze every window onto it)."""
-    config = tmp_path_factory.mktemp("qpa") / "screen.json"
-    config.write_text(
-        json.dumps(
-            {
-                "synchronousWindowSystemEvents": False,
-                "windowFrameMargins": False,
-                "screens": [
-                    {
-                        "name": "desk",
-                        "x": 0,
-                        "y": 0,
-                        "width": 1920,
-                        "height": 1080,
-                        "logicalDpi": 96,
-                        "logicalBaseDpi": 96,
-                        "dpr": 1,
-                    }
-                ],
-            }
-        ),
-        encoding="utf-8",
-    )
-    return ["gridroom-tests", "-platform", f"offscreen:configfile={config}"]
 
 
 @pytest.fixture(autouse=True)

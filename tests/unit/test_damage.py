@@ -278,15 +278,13 @@ def test_the_app_checks_after_opening_shows_the_damage_and_refuses_writes(
     assert sha256(demo) == before
 
 
-def test_the_damage_words_are_translated() -> None:
+def test_the_damage_words_are_translated(qapp) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QApplication
 
     from desktop.app import install_translations
     from desktop.errors import explain
 
-    app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
+    app = qapp
     install_translations(app, "zh_CN")
     try:
         words = explain(StoreCorrupt("damaged"))
