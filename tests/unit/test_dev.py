@@ -264,3 +264,77 @@ def test_dev_check_runs_the_tree_check(tmp_path: Path) -> None:
     proc = bash(repo, "check")
     assert proc.returncode == 1
     assert "tools/leftover.py:1: imports 'dbg'" in proc.stderr
+
+
+# -- .ci/run --------------------------------------------------------------------------------------
+
+REPORT_ENV = """#!/usr/bin/env bash
+# Stands in for ./dev: reports what the suite would see, and leaves something behind.
+echo "args=$*"
+echo "HOME=$HOME"
+echo "TMPDIR=$TMPDIR"
+echo "PG_STATE=$GRIDROOM_PG_STATE"
+echo "SITE=${GRIDROOM_SITE_CONFIG:-unset}"
+echo "PYTHONPATH=${PYTHONPATH:-unset}"
+echo "XDG_CONFIG_HOME=$XDG_CONFIG_HOME"
+echo "PIP_CONFIG_FILE=${PIP_CONFIG_FILE:-unset}"
+python3 -c 'import tempfile; print("tempfile=" + tempfile.gettempdir())'
+touch "$HOME/leftover" "$TMPDIR/leftover"
+exit "${EXIT_WITH:-0}"
+"""
+
+
+def run_ci(tmp_path: Path, **env: str) -> tuple[int, dict[str, str]]:
+    repo = tmp_path / "clone"
+    (repo / ".ci").mkdir(parents=True)
+    shutil.copy2(ROOT / ".ci" / "run", repo / ".ci" / "run")
+    (repo / "dev").write_text(REPORT_ENV)
+    (repo / "dev").chmod(0o755)
+    outer_tmp = tmp_path / "outer-tmp"
+    outer_tmp.mkdir()
+    pip_conf = tmp_path / "developer-home" / ".config" / "pip" / "pip.conf"
+    pip_conf.parent.mkdir(parents=True)
+    pip_conf.write_text("[global]\nindex-url = https://mirror.example/simple\n")
+    proc = subprocess.run(
+        ["bash", str(repo / ".ci" / "run")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "HOME": str(tmp_path / "developer-home"),
+            "TMPDIR": str(outer_tmp),
+            "GRIDROOM_SITE_CONFIG": "/etc/gridroom/site.toml",
+            "PYTHONPATH": str(tmp_path / "somewhere"),
+            "XDG_CONFIG_HOME": "",
+            **env,
+        },
+        stdin=subprocess.DEVNULL,
+    )
+    seen = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    return proc.returncode, seen
+
+
+def test_ci_runs_the_suite_with_a_fresh_home_and_tmpdir_then_removes_them(
+    tmp_path: Path,
+) -> None:
+    rc, seen = run_ci(tmp_path)
+    assert rc == 0
+    assert seen["args"] == "test"
+    home, tmp = Path(seen["HOME"]), Path(seen["TMPDIR"])
+    assert home != tmp_path / "developer-home" and home.parent == tmp.parent
+    assert home.parent.parent == tmp_path / "outer-tmp"  # made by mktemp in the caller's TMPDIR
+    assert seen["tempfile"] == str(tmp)  # Python's temporary files follow it
+    assert seen["XDG_CONFIG_HOME"] == f"{home}/.config"
+    assert seen["PG_STATE"] == f"{tmp}/gridroom-ci-pg.state"  # not the shared default in /tmp
+    assert seen["SITE"] == "unset" and seen["PYTHONPATH"] == "unset"
+    # How this machine reaches PyPI is configuration, not a leftover: it is kept.
+    assert seen["PIP_CONFIG_FILE"] == str(tmp_path / "developer-home/.config/pip/pip.conf")
+    assert not home.parent.exists()  # removed at exit, leftovers and all
+    assert list((tmp_path / "outer-tmp").iterdir()) == []
+
+
+def test_ci_keeps_the_suites_exit_status_and_still_cleans_up(tmp_path: Path) -> None:
+    rc, seen = run_ci(tmp_path, EXIT_WITH="1")
+    assert rc == 1
+    assert not Path(seen["HOME"]).exists()
