@@ -381,8 +381,11 @@ def marked(lines: list[str], line: int) -> bool:
     return OK_MARKER in lines[line - 1] or (above.startswith("#") and OK_MARKER in above)
 
 
-def check(root: Path) -> list[Finding]:
+def check(root: Path, counted: list[int] | None = None) -> list[Finding]:
+    """Every finding under ``root``, sorted; ``counted`` (if given) gets the number of files
+    checked appended."""
     root = root.resolve()
+    checked = 0
     pyproject = root / "pyproject.toml"
     dists = declared_distributions(pyproject) if pyproject.is_file() else set()
     provided = import_names_of(dists)
@@ -394,6 +397,7 @@ def check(root: Path) -> list[Finding]:
         if kind is None:
             continue
         rel = path.relative_to(root).as_posix()
+        checked += 1
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -430,6 +434,8 @@ def check(root: Path) -> list[Finding]:
                     "comment saying why, or drop the import)",
                 )
             )
+    if counted is not None:
+        counted.append(checked)
     return sorted(set(findings))
 
 
@@ -442,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
         help="the repository to check (default: this one)",
     )
     args = parser.parse_args(argv)
-    findings = check(args.root)
+    counted: list[int] = []
+    findings = check(args.root, counted)
     for f in findings:
         print(f, file=sys.stderr)
     if findings:
@@ -452,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    print(f"check_tree: {counted[0]} files checked, no problems")
     return 0
 
 
