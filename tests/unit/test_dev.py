@@ -51,14 +51,15 @@ def copy_of_repo(tmp_path: Path) -> Path:
 
 
 def bash(repo: Path, script: str, env: dict[str, str] | None = None):
-    """Run ``script`` with the dev script's functions defined (sourced, main not run)."""
+    """Run ``script`` with the dev script's functions defined (sourced, main not run), in
+    ``env`` (default: this process's environment)."""
     return subprocess.run(
-        ["bash", "-c", f'source ./dev\n{script}'],
+        ["bash", "-c", f"source ./dev\n{script}"],
         cwd=repo,
         capture_output=True,
         text=True,
         timeout=180,
-        env={**os.environ, "PYTHON": sys.base_prefix + "/bin/python3", **(env or {})},
+        env={**(os.environ if env is None else env), "PYTHON": sys.base_prefix + "/bin/python3"},
         stdin=subprocess.DEVNULL,
     )
 
@@ -170,7 +171,7 @@ def test_an_interpreter_without_ensurepip_is_detected(tmp_path: Path) -> None:
     shadow = tmp_path / "shadow" / "ensurepip"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError('ensurepip is not installed')\n")
-    proc = bash(repo, "can_make_venv", env={"PYTHONPATH": str(shadow.parent)})
+    proc = bash(repo, "can_make_venv", env={**os.environ, "PYTHONPATH": str(shadow.parent)})
     assert proc.returncode == 1
 
 
@@ -228,7 +229,7 @@ def test_apt_waits_for_another_package_manager(tmp_path: Path) -> None:
     repo = copy_of_repo(tmp_path)
     with lock_held(lock, 4):
         started = time.monotonic()
-        proc = bash(repo, f"apt_get update -qq {opts}", env={"DEV_APT_WAIT": "60"})
+        proc = bash(repo, f"apt_get update -qq {opts}", env={**os.environ, "DEV_APT_WAIT": "60"})
         waited = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
     assert "waiting for it to finish" in proc.stderr
@@ -240,7 +241,7 @@ def test_apt_gives_up_after_the_wait_in_apts_own_words(tmp_path: Path) -> None:
     lock, opts = private_apt(tmp_path)
     repo = copy_of_repo(tmp_path)
     with lock_held(lock, 30):
-        proc = bash(repo, f"apt_get update -qq {opts}", env={"DEV_APT_WAIT": "2"})
+        proc = bash(repo, f"apt_get update -qq {opts}", env={**os.environ, "DEV_APT_WAIT": "2"})
     assert proc.returncode == 100
     assert "Could not get lock" in proc.stderr
 
@@ -301,7 +302,7 @@ def run_ci(tmp_path: Path, **env: str) -> tuple[int, dict[str, str]]:
         text=True,
         timeout=60,
         env={
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PIP_CONFIG_FILE"},
             "HOME": str(tmp_path / "developer-home"),
             "TMPDIR": str(outer_tmp),
             "GRIDROOM_SITE_CONFIG": "/etc/gridroom/site.toml",
