@@ -37,6 +37,7 @@ import argparse
 import ast
 import importlib.metadata
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -154,10 +155,18 @@ def personal_paths(text: str, root: Path) -> list[str]:
         return []
     text = TMPDIR_DEFAULT.sub("", text)
     found = [m.group(0) for m in PERSONAL_PATH.finditer(text) if "XXX" not in m.group(0)]
+    return found + names_checkout(text, root)
+
+
+def names_checkout(text: str, root: Path) -> list[str]:
+    """The checkout's own absolute location, if ``text`` names it as a path (``/src`` is not
+    named by ``/usr/src``). A checkout one level below ``/`` (``/src``, ``/app``) has a name too
+    common to tell from a path inside a container or chroot, and is not looked for."""
     here = str(root)
-    if here != "/" and here in text:
-        found.append(here)
-    return found
+    if len(root.parts) < 3 or here not in text:
+        return []
+    pattern = rf"(?<![\w./-]){re.escape(here)}(?![\w.-])"
+    return [here] if re.search(pattern, text) else []
 
 
 def _docstring_nodes(nodes: list[ast.AST]) -> set[int]:
@@ -247,6 +256,27 @@ def shell_code(line: str) -> str:
     return "".join(out)
 
 
+#: What separates a path from what comes before it inside one shell word (HOME=/root,
+#: PATH=a:/b, >/tmp/log, cmd|/x, $(cmd /x)).
+SHELL_WORD_SEPARATORS = re.compile(r"[=:<>|;&()`]+")
+PERSONAL_WORD = re.compile(rf"^/(?:{_PREFIX_RE})(?:/|$)")
+
+
+def shell_paths(code: str, root: Path) -> list[str]:
+    """Personal absolute paths in one line of shell (comment stripped). Words are split as the
+    shell would (quotes removed), so ``"$ROOT"/tmp/x`` — a folder under $ROOT — is not one."""
+    try:
+        words = shlex.split(TMPDIR_DEFAULT.sub("", code), comments=False, posix=True)
+    except ValueError:  # an unbalanced quote: a line of a multi-line string
+        return personal_paths(code, root)
+    found = []
+    for word in words:
+        for part in SHELL_WORD_SEPARATORS.split(word):
+            if PERSONAL_WORD.match(part) and "XXX" not in part:
+                found.append(part)
+    return found + names_checkout(code, root)
+
+
 def shell_excused(lines: list[str]) -> set[int]:
     """Line numbers a ``tree-check: ok`` marker covers: its own line; from a comment line, the
     command that follows it (continuation lines included)."""
@@ -271,7 +301,7 @@ def shell_findings(rel: str, text: str, root: Path) -> Iterator[Finding]:
     for n, line in enumerate(lines, 1):
         if n in excused:
             continue
-        for path in personal_paths(shell_code(line), root):
+        for path in shell_paths(shell_code(line), root):
             yield Finding(
                 rel,
                 n,

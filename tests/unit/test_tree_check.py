@@ -140,11 +140,24 @@ def test_system_locations_docstrings_comments_and_routes_pass(tmp_path: Path) ->
     assert messages(root) == []
 
 
-def test_the_checkouts_own_location_fails(tmp_path: Path) -> None:
-    root = tree(tmp_path, {})
-    (root / "pkg" / "mod.py").write_text(f'HERE = "{root.resolve()}/pkg/data.json"\n')
-    found = messages(root)
-    assert found and all(f.startswith("pkg/mod.py:1: names") for f in found)
+def test_the_checkouts_own_location_fails() -> None:
+    """A clone can be anywhere: naming where this one happens to be (here /srv/gridroom, a
+    system prefix that the folder rules alone would let through) is a failure."""
+    root = Path("/srv/gridroom")
+    assert check_tree.names_checkout('HERE = "/srv/gridroom/pkg/data.json"', root) == [str(root)]
+    assert check_tree.names_checkout("cd /srv/gridroom && ls", root) == [str(root)]
+    assert check_tree.shell_paths("cd /srv/gridroom && ls", root) == [str(root)]
+
+
+def test_a_path_that_only_contains_the_checkouts_location_passes() -> None:
+    """Found on a clone at /src: /usr/src/py is not the checkout."""
+    root = Path("/src")
+    for text in ("/usr/src/py", "cd /usr/src/py/python3.11-*/", "/src-other/x", "/srcs"):
+        assert check_tree.names_checkout(text, root) == [], text
+        assert check_tree.personal_paths(text, root) == [], text
+    assert check_tree.shell_paths("cd /usr/src/py && make", root) == []
+    # A clone at /src: the chroot's own /src (installer/oldglibc.sh) is not the clone.
+    assert check_tree.shell_paths('in_root sh -c "cd /src && make"', root) == []
 
 
 @pytest.mark.parametrize(
@@ -235,6 +248,8 @@ def test_shell_scripts_are_checked_too(tmp_path: Path) -> None:
             STATE="${TMPDIR:-/tmp}/state"
             exec /usr/bin/env python3 -c 'print(1)' >/dev/null
             cp "$ROOT/tmp/file" "$HOME/x"
+            mkdir -p "$ROOT"//tmp "$WORK"//home/x
+            echo "it's fine" >"$WORK/log"
             # tree-check: ok: inside the chroot, continued on the next line.
             in_root apt-get install //tmp/inside.deb \\
                 //tmp/also-inside.deb
@@ -244,16 +259,17 @@ def test_shell_scripts_are_checked_too(tmp_path: Path) -> None:
             """,
             ".ci/run": "#!/usr/bin/env bash\ncd //work/main && ./dev test\n",
             "scripts/setup.sh": "cat //tmp/leftover.txt | grep x  # reads a leftover\n",
-            "scripts/tool": "#!/bin/sh\nexport PYTHONPATH=//root/lib\n",
+            "scripts/tool": "#!/bin/sh\nexport PYTHONPATH=//root/lib\nls >//tmp/log\n",
             "notes.txt": "//tmp/not-code\n",
         },
     )
     found = sorted(f.split(": ")[0] + " " + f.split("'")[1] for f in messages(root))
     assert found == [
         planted(".ci/run:2 //work/main"),
-        planted("dev:12 //home/alice/dbg.sh"),
+        planted("dev:14 //home/alice/dbg.sh"),
         planted("scripts/setup.sh:1 //tmp/leftover.txt"),
         planted("scripts/tool:2 //root/lib"),
+        planted("scripts/tool:3 //tmp/log"),
     ]
 
 
