@@ -84,6 +84,7 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 mount -t proc proc "$ROOT/proc" && mounted+=("$ROOT/proc")
 mount --bind "$CACHE/apt-archives" "$ROOT/var/cache/apt/archives" && mounted+=("$ROOT/var/cache/apt/archives")
 
+# tree-check: ok: HOME=/root is the chroot's own root home.
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 
@@ -92,6 +93,7 @@ cp "$DEB" "$ROOT/tmp/gridroom.deb"
 say "apt-get install ./gridroom.deb (resolving Depends from $SUITE)"
 in_root apt-get update -qq >/dev/null
 # No recommends: the declared Depends alone must be enough.
+# tree-check: ok: /tmp/gridroom.deb is inside the chroot (copied there just above).
 in_root apt-get install -y -qq --no-install-recommends /tmp/gridroom.deb >"$WORK/install.log" 2>&1 \
     || { tail -n 40 "$WORK/install.log"; fail "apt-get install failed"; }
 in_root dpkg-query -W -f='${Status}\n' gridroom | grep -q "install ok installed" || fail "not installed"
@@ -114,6 +116,7 @@ say "self-test passed in $(( ($(date +%s%N) - start) / 1000000 )) ms (wall, firs
 openssl req -x509 -newkey rsa:2048 -nodes -days 400 -subj "/CN=Gridroom Test County CA" \
     -addext "basicConstraints=critical,CA:TRUE" -keyout "$WORK/ca.key" -out "$ROOT/tmp/county ca.pem" \
     >/dev/null 2>&1 || fail "openssl could not make a test CA"
+# tree-check: ok: the CA file is inside the chroot.
 in_root gridroom-preset --server https://grid.example.gov.cn --ca "/tmp/county ca.pem" \
     --township 330825002 --require-encryption no || fail "gridroom-preset failed"
 in_root gridroom doctor --offline > "$WORK/doctor.txt" || true  # no keyring in a chroot: warn only
@@ -121,6 +124,7 @@ grep -q "server_url .*https://grid.example.gov.cn .*site (locked)" "$WORK/doctor
     || { cat "$WORK/doctor.txt"; fail "doctor does not show the preset server as locked"; }
 grep -q "certificate .*1 CA certificate" "$WORK/doctor.txt" \
     || { cat "$WORK/doctor.txt"; fail "doctor does not read the preset CA"; }
+# tree-check: ok: the bundle goes to the chroot's /tmp.
 in_root gridroom doctor --offline --bundle /tmp/diagnostics.zip >/dev/null 2>&1 || true
 [ -s "$ROOT/tmp/diagnostics.zip" ] || fail "doctor --bundle wrote nothing"
 say "preset and doctor: ok"
@@ -133,6 +137,7 @@ dpkg-deb -R "$DEB" "$WORK/next/pkg"
 sed -i -E 's/^Version: (.*)-([0-9]+)$/Version: \1-\2+citest1/' "$WORK/next/pkg/DEBIAN/control"
 dpkg-deb --root-owner-group -Znone -b "$WORK/next/pkg" "$ROOT/tmp/gridroom-next.deb" >/dev/null
 say "upgrade to $(dpkg-deb -f "$ROOT/tmp/gridroom-next.deb" Version)"
+# tree-check: ok: /tmp/gridroom-next.deb is inside the chroot.
 in_root apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
     -o Dpkg::Options::=--force-confold /tmp/gridroom-next.deb >"$WORK/upgrade.log" 2>&1 \
     || { tail -n 30 "$WORK/upgrade.log"; fail "upgrade failed"; }

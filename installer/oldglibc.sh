@@ -60,6 +60,7 @@ cleanup() {
     if [ "$still" = 0 ]; then rm -rf "$WORK"; else echo "left $WORK in place" >&2; fi
 }
 trap cleanup EXIT
+# tree-check: ok: HOME=/root is the chroot's own root home.
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 mount_basics() {
@@ -122,8 +123,9 @@ make -s install
 $PREFIX/bin/python3.11 -c "import ssl, ctypes, sqlite3, lzma, bz2, zlib, uuid, pyexpat; print('python ok:', ssl.OPENSSL_VERSION)"
 # Debian's ensurepip refuses the system interpreter but works inside a venv, which is all the
 # build uses (--with-ensurepip=no above: installing pip into $PREFIX is what it refuses).
+# tree-check: ok: /tmp/venv-check is inside the chroot (this script runs there).
 $PREFIX/bin/python3.11 -m venv /tmp/venv-check && /tmp/venv-check/bin/python -m pip --version
-rm -rf /tmp/venv-check
+rm -rf /tmp/venv-check  # tree-check: ok (inside the chroot)
 EOF
     say "compiling CPython (several minutes)"
     in_root sh /usr/src/py/build.sh >"$WORK/python-build.log" 2>&1 \
