@@ -674,7 +674,7 @@ def measured_offset(sent_at: Millis, received_at: Millis, server_time: Millis) -
 
 
 def clamp_stamp(
-    at: Millis, hlc: str, *, server_now: Millis, device_offset: int
+    at: Millis, hlc: str, *, server_now: Millis, device_offset: int, after: str | None = None
 ) -> tuple[Millis, str] | None:
     """The county's correction of a stamp from the future, or None when it stands.
 
@@ -685,6 +685,11 @@ def clamp_stamp(
     ahead. The county shifts it by the device's measured offset (which keeps the device's own
     entries in their order) and never lets it pass ``server_now``; the HLC's counter and the
     device part are kept, so ties still break the same way on every replica.
+
+    A cap can squeeze several of a device's stamps onto ``server_now``, where their counters
+    alone would order them, possibly backwards. ``after`` is the previous corrected stamp of the
+    same device in this push (the caller walks a device's entries in their order): a corrected
+    stamp that would not sort after it becomes its successor, so the device's own order stands.
     """
     stamp = HlcStamp.decode(hlc)
     limit = server_now + MAX_FUTURE_MS
@@ -696,7 +701,12 @@ def clamp_stamp(
     wall = (
         stamp.wall if stamp.wall <= limit else min(max(stamp.wall + device_offset, 0), server_now)
     )
-    return new_at, HlcStamp(wall, stamp.counter, stamp.device).encode()
+    fixed = HlcStamp(wall, stamp.counter, stamp.device)
+    if after is not None:
+        previous = HlcStamp.decode(after)
+        if (fixed.wall, fixed.counter) <= (previous.wall, previous.counter):
+            fixed = HlcStamp(previous.wall, previous.counter + 1, stamp.device)
+    return new_at, fixed.encode()
 
 
 # -- scope -------------------------------------------------------------------------------------
