@@ -83,6 +83,8 @@ class CaseWork:
     existed: bool
     keys: set[str]
     new: list[Entry] = field(default_factory=list)
+    #: The projection the scope check asked for, until the batch adds an entry to the case.
+    state: CaseState | None = None
 
 
 def json_text(value: Any) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from ..model import divisions as division_data
+from ..model import scope as scope_rules
 from ..model.calendar import SHANGHAI
 from ..model.clock import HybridClock, Millis, from_millis, new_id, now_millis, to_millis
 from ..model.records import (
@@ -40,7 +41,7 @@ from ..model.records import (
     TaskState,
 )
 from ..model.taxonomy import Category, Deadline, Taxonomy, default_taxonomy
-from ..model.workflow import CaseState, Refused, Rules, check, project
+from ..model.workflow import OPENING, CaseState, Refused, Rules, check, project
 from . import queries, schema, search
 from .engine import BUSY_TIMEOUT_MS, DriverError, connect
 from .errors import NotADatabase, StoreError, UnknownScope, classify
@@ -81,6 +82,7 @@ class Store:
             self.now = lambda: clock() + offset
         self.taxonomy = self._load_taxonomy()
         self.rules = Rules(self.taxonomy)
+        self._reference: scope_rules.Reference | None = None  # built on first use
         self.hlc = HybridClock(self.device_code or "LOCAL", wall=lambda: self.now())
         if self._meta.get("hlc"):
             self.hlc.observe(self._meta["hlc"])
@@ -301,6 +303,7 @@ class Store:
         self.rules = Rules(taxonomy)
 
     def put_grids(self, grids: Iterable[Grid], *, synthetic: bool = False) -> None:
+        self._reference = None
         with self.write() as conn:
             conn.executemany(
                 "INSERT INTO grids (code, name, village_code, kind, households, population, "
@@ -324,6 +327,7 @@ class Store:
             )
 
     def put_departments(self, departments: Iterable[Department]) -> None:
+        self._reference = None
         with self.write() as conn:
             conn.executemany(
                 "INSERT INTO departments (code, name) VALUES (?, ?) "
@@ -353,32 +357,90 @@ class Store:
     def put_accounts(self, actors: Iterable[Actor]) -> None:
         with self.write() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO accounts (id, name, role, department_code, grid_codes) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO accounts (id, name, role, department_code, grid_codes, "
+                "township_code) VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (a.id, a.name, a.role.value, a.department_code, _json(list(a.grid_ids)))
+                    (
+                        a.id,
+                        a.name,
+                        a.role.value,
+                        a.department_code,
+                        _json(list(a.grid_ids)),
+                        a.township,
+                    )
                     for a in actors
                 ],
             )
 
+    _ACCOUNT_COLUMNS = "id, name, role, department_code, grid_codes, township_code"
+
     def accounts(self, role: Role | None = None) -> list[Actor]:
-        sql = "SELECT id, name, role, department_code, grid_codes FROM accounts"
+        sql = f"SELECT {self._ACCOUNT_COLUMNS} FROM accounts"
         args: list[Any] = []
         if role is not None:
             sql += " WHERE role = ?"
             args.append(role.value)
         return [
-            Actor(r[0], r[1], Role(r[2]), r[3], tuple(json.loads(r[4])))
+            Actor(r[0], r[1], Role(r[2]), r[3], tuple(json.loads(r[4])), r[5])
             for r in self.read(sql + " ORDER BY role, name", args)
         ]
 
     def account(self, account_id: str) -> Actor | None:
         for a in self.read(
-            "SELECT id, name, role, department_code, grid_codes FROM accounts WHERE id = ?",
-            [account_id],
+            f"SELECT {self._ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", [account_id]
         ):
-            return Actor(a[0], a[1], Role(a[2]), a[3], tuple(json.loads(a[4])))
+            return Actor(a[0], a[1], Role(a[2]), a[3], tuple(json.loads(a[4])), a[5])
         return None
+
+    def reference(self) -> scope_rules.Reference:
+        """The places and departments this store knows: what the names in a local entry are
+        checked against, by the same rules as the county's (:mod:`sync.model.scope`)."""
+        ref = self._reference
+        if ref is None:
+            with self._lock:
+                grids = dict(self.conn.execute("SELECT code, village_code FROM grids").fetchall())
+                villages = dict(
+                    self.conn.execute(
+                        "SELECT code, parent_code FROM divisions WHERE level = 'village'"
+                    ).fetchall()
+                )
+                townships = frozenset(
+                    r[0]
+                    for r in self.conn.execute(
+                        "SELECT code FROM divisions WHERE level = 'township'"
+                    ).fetchall()
+                )
+                departments = frozenset(
+                    r[0] for r in self.conn.execute("SELECT code FROM departments").fetchall()
+                )
+            ref = scope_rules.Reference(grids, villages, townships, departments)
+            self._reference = ref
+        return ref
+
+    def refusal(
+        self,
+        state: CaseState | None,
+        action: Action,
+        actor: Actor,
+        payload: dict[str, Any],
+    ) -> str | None:
+        """Why the county would refuse the names in this entry (scope, place, assignees, the
+        sub-task, a second report), in plain words; None when it would take them."""
+        ref = self.reference()
+        try:
+            mine = scope_rules.actor_keys(actor, self.scope)
+        except scope_rules.ScopeError as exc:
+            return str(exc)
+
+        def visible(case_id: str) -> bool:
+            other = self.case(case_id)
+            return other is not None and bool(scope_rules.view_of(other, ref).keys & mine)
+
+        view = None if state is None else scope_rules.view_of(state, ref)
+        found = scope_rules.check_entry(
+            view, action, actor, payload, ref=ref, mine=mine, visible=visible
+        )
+        return None if found is None else found.reason
 
     def divisions(self, level: str | None = None) -> list[Division]:
         from ..model.records import DivisionLevel
@@ -452,10 +514,16 @@ class Store:
         if level is not None:
             payload["level"] = int(level)
         at = self.now() if at is None else at
-        reason = check(None, action, actor, payload, at=at, rules=self.rules)
+        case_id = case_id or new_id()
+        with self._lock:
+            exists = bool(self._timeline(self.conn, case_id))
+        if exists:
+            raise Refused(action, "the case was already reported")
+        reason = check(None, action, actor, payload, at=at, rules=self.rules) or self.refusal(
+            None, action, actor, payload
+        )
         if reason is not None:
             raise Refused(action, reason)
-        case_id = case_id or new_id()
         with self.write() as conn:
             payload["case_no"] = self._next_case_no(conn, at)
             entry = self._entry(case_id, action, actor, payload, at)
@@ -480,7 +548,9 @@ class Store:
             state = project(entries, self.rules)
             if action == Action.EDIT:
                 payload = self._edit_payload(state, payload)
-            reason = check(state, action, actor, payload, at=at, rules=self.rules)
+            reason = check(state, action, actor, payload, at=at, rules=self.rules) or (
+                self.refusal(state, action, actor, payload)
+            )
             if reason is not None:
                 raise Refused(action, reason)
             entry = self._entry(case_id, action, actor, payload, at)
@@ -625,13 +695,16 @@ class Store:
 
     # -- applying entries (local and from sync) -------------------------------------------------
 
-    def apply_entries(self, entries: Sequence[Entry]) -> dict[str, CaseState]:
+    def apply_entries(
+        self, entries: Sequence[Entry], refused: list[str] | None = None
+    ) -> dict[str, CaseState]:
         """Merge entries received from elsewhere (the county, a bundle): a set union, then
-        re-projection of every case they touch. Entries already present are ignored."""
+        re-projection of every case they touch. Entries already present are ignored, and so is
+        a second report of a case (its reason added to ``refused`` when given)."""
         with self.write() as conn:
             for e in entries:
                 self.hlc.observe(e.hlc)
-            return self._append(conn, list(entries), local=False)
+            return self._append(conn, list(entries), local=False, refused=refused)
 
     def _entry(
         self, case_id: str, action: Action, actor: Actor, payload: dict[str, Any], at: Millis
@@ -647,7 +720,11 @@ class Store:
         *,
         local: bool,
         known: dict[str, list[Entry]] | None = None,
+        refused: list[str] | None = None,
     ) -> dict[str, CaseState]:
+        """Append entries and re-project their cases. A second opening entry of a case (a
+        report naming a case that already has one) is never stored, whatever its stamp: it is
+        left out and, when ``refused`` is given, the reason added to it."""
         by_case: dict[str, list[Entry]] = {}
         for e in entries:
             by_case.setdefault(e.case_id, []).append(e)
@@ -659,6 +736,7 @@ class Store:
                 existing = self._timeline(conn, case_id) if rowid is not None else []
             present = {e.id for e in existing}
             fresh = [e for e in new if e.id not in present]
+            fresh = _one_opening(existing, fresh, refused)
             if not fresh and rowid is not None:
                 results[case_id] = project(existing, self.rules)
                 continue
@@ -1091,6 +1169,27 @@ def _scope_divisions(scope: str) -> list[Division]:
         ) from None
     except ValueError as exc:
         raise UnknownScope(f"A store covers a township or a county: {exc}.") from None
+
+
+def _one_opening(
+    existing: list[Entry], fresh: list[Entry], refused: list[str] | None
+) -> list[Entry]:
+    """``fresh`` without the opening entries a case cannot take: the first report applied is
+    the case's report, so a later one (however early its stamp) cannot move the case."""
+    opened = any(e.action in OPENING for e in existing)
+    kept = []
+    for e in fresh:
+        if e.action in OPENING:
+            if opened:
+                if refused is not None:
+                    refused.append(
+                        f"ignored entry {e.id}: a second report of case {e.case_id}, which "
+                        "already has one"
+                    )
+                continue
+            opened = True
+        kept.append(e)
+    return kept
 
 
 def _township_of(village_code: str | None) -> str | None:
