@@ -83,21 +83,21 @@ class Reference:
         if grid:
             known = self.grids.get(grid)
             if known is None:
-                return Refusal("unknown_place", f"there is no grid {grid} in this county")
+                return Refusal("unknown_place", f"grid {grid} is not a grid known here")
             if village and village != known:
                 return Refusal("unknown_place", f"grid {grid} is not in village {village}")
             village = known
         if village:
             parent = self.villages.get(village)
             if parent is None:
-                return Refusal("unknown_place", f"there is no village {village} in this county")
+                return Refusal("unknown_place", f"village {village} is not a village known here")
             if township and township != parent:
                 return Refusal("unknown_place", f"village {village} is not in township {township}")
             township = parent
         if not township:
             return Refusal("unknown_place", "a case needs a township, village or grid")
         if township not in self.townships:
-            return Refusal("unknown_place", f"{township} is not a township of this county")
+            return Refusal("unknown_place", f"{township} is not a township known here")
         return Place(township, village or None, grid or None)
 
 

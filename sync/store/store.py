@@ -429,6 +429,7 @@ class Store:
         ref = self.reference()
         try:
             mine = scope_rules.actor_keys(actor, self.scope)
+            device = self._device_keys()
         except scope_rules.ScopeError as exc:
             return str(exc)
 
@@ -438,9 +439,19 @@ class Store:
 
         view = None if state is None else scope_rules.view_of(state, ref)
         found = scope_rules.check_entry(
-            view, action, actor, payload, ref=ref, mine=mine, visible=visible
+            view, action, actor, payload, ref=ref, mine=mine, device_keys=device, visible=visible
         )
         return None if found is None else found.reason
+
+    def _device_keys(self) -> frozenset[str] | None:
+        """The device's keys, as the county computes them: those of the account signed in on
+        it (None before enrolment: a demo or offline store has no other bound)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'account_id'"
+            ).fetchone()
+        account = self.account(row[0]) if row and row[0] else None
+        return None if account is None else scope_rules.actor_keys(account, self.scope)
 
     def divisions(self, level: str | None = None) -> list[Division]:
         from ..model.records import DivisionLevel
