@@ -424,6 +424,10 @@ class PushMixin(CountyBase):
             keys = acc.place_keys(str(township), {v.grid_id})
             if not keys & session.keys:
                 raise Reject("out_of_scope", "the grid is outside this device's scope")
+            staff_township = tx.scalar("SELECT township_code FROM staff WHERE id = ?", [v.staff_id])
+            if staff_township is not None and str(staff_township) != str(township):
+                # The county's staff of another township: their name is not this device's to use.
+                raise Reject("out_of_scope", "the staff member works in another township")
             row = tx.one(
                 "SELECT grid_code, staff_id, kind, at, household, content, device_id "
                 "FROM visits WHERE id = ?",
