@@ -69,9 +69,20 @@ class Reference:
     townships: frozenset[str]
     departments: frozenset[str]
     county_departments: frozenset[str] = field(default_factory=frozenset)
+    #: False on a device that has not received the county's grids (or departments) yet: a grid
+    #: is then placed by its code (village code + 3 digits) and any department name passes;
+    #: the county, which always knows them, decides.
+    grids_known: bool = True
+    departments_known: bool = True
+
+    def village_of(self, grid: str) -> str | None:
+        village = self.grids.get(grid)
+        if village is None and not self.grids_known and len(grid) == 15:
+            village = grid[:12] if grid[:12] in self.villages else None
+        return village
 
     def grid_township(self, grid: str) -> str | None:
-        village = self.grids.get(grid)
+        village = self.village_of(grid)
         return None if village is None else self.villages.get(village)
 
     def place(self, fields: Mapping[str, Any]) -> Place | Refusal:
@@ -81,7 +92,7 @@ class Reference:
             if value is not None and not isinstance(value, str):
                 return Refusal("malformed", f"{name} must be text")
         if grid:
-            known = self.grids.get(grid)
+            known = self.village_of(grid)
             if known is None:
                 return Refusal("unknown_place", f"grid {grid} is not a grid known here")
             if village and village != known:
@@ -276,7 +287,7 @@ def check_assignees(
         if not isinstance(assignee, str) or not assignee:
             continue
         if kind == AssigneeKind.DEPARTMENT.value:
-            if assignee not in ref.departments:
+            if ref.departments_known and assignee not in ref.departments:
                 return Refusal(
                     "unknown_assignee", f"there is no department {assignee!r} in this county"
                 )

@@ -413,7 +413,14 @@ class Store:
                 departments = frozenset(
                     r[0] for r in self.conn.execute("SELECT code FROM departments").fetchall()
                 )
-            ref = scope_rules.Reference(grids, villages, townships, departments)
+            ref = scope_rules.Reference(
+                grids,
+                villages,
+                townships,
+                departments,
+                grids_known=bool(grids),
+                departments_known=bool(departments),
+            )
             self._reference = ref
         return ref
 

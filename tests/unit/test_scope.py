@@ -373,3 +373,19 @@ def test_the_device_refuses_what_the_county_refuses_with_the_same_reason(
     )["results"]
     assert result["status"] == "rejected"
     assert result["reason"] == local.value.reason
+
+
+def test_before_the_first_sync_a_device_places_grids_by_their_code(tmp_path: Path) -> None:
+    """A store that has not received the county's grids yet still refuses another township's
+    places (its divisions are bundled) but lets the county judge a grid of its own township."""
+    with Store.create(tmp_path / "fresh.db", scope=A, device_code="NEW1") as store:
+        store.put_accounts([OP_A])
+        ours = store.report(OP_A, {"title": "x", "category": "9901", "grid_id": GA})
+        assert ours.fields["township_code"] == A
+        with pytest.raises(Refused, match="not a grid known here"):
+            store.report(OP_A, {"title": "x", "category": "9901", "grid_id": GB})
+        store.accept(ours.case_id, OP_A)
+        with pytest.raises(Refused, match="is not a grid of this case's township"):
+            store.dispatch(ours.case_id, OP_A, ("grid", GB))
+        # Departments not received yet: any name passes here; the county decides.
+        store.dispatch(ours.case_id, OP_A, ("department", "police"))
