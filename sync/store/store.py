@@ -82,7 +82,10 @@ class Store:
             self.now = lambda: clock() + offset
         self.taxonomy = self._load_taxonomy()
         self.rules = Rules(self.taxonomy)
-        self._reference: scope_rules.Reference | None = None  # built on first use
+        # Built on first use; built again when this store (or another program syncing the
+        # same file) takes in new reference data.
+        self._reference: scope_rules.Reference | None = None
+        self._reference_version: str | None = None
         self.hlc = HybridClock(self.device_code or "LOCAL", wall=lambda: self.now())
         if self._meta.get("hlc"):
             self.hlc.observe(self._meta["hlc"])
@@ -395,8 +398,13 @@ class Store:
     def reference(self) -> scope_rules.Reference:
         """The places and departments this store knows: what the names in a local entry are
         checked against, by the same rules as the county's (:mod:`sync.model.scope`)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'reference_version'"
+            ).fetchone()
+        version = row[0] if row else ""
         ref = self._reference
-        if ref is None:
+        if ref is None or self._reference_version != version:
             with self._lock:
                 grids = dict(self.conn.execute("SELECT code, village_code FROM grids").fetchall())
                 villages = dict(
@@ -421,7 +429,7 @@ class Store:
                 grids_known=bool(grids),
                 departments_known=bool(departments),
             )
-            self._reference = ref
+            self._reference, self._reference_version = ref, version
         return ref
 
     def refusal(
