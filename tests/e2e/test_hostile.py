@@ -460,3 +460,42 @@ def test_b_devices_keep_their_case_after_the_attacks(world: World) -> None:
         assert state.reporter_id == world.account(OP_B)["id"]
         assert device.store.comment(world.b_case, device.actor, "本镇备注").case_id
         assert device.sync().status == "ok", login_name
+
+
+def test_a_tampered_device_pushing_an_early_report_on_b_case_gets_it_quarantined(
+    world: World,
+) -> None:
+    """The issue's attack through a real device: A's store holds a forged report of B's case
+    stamped a day before B's own (written past the store's checks) and syncs. The county
+    refuses it, the device quarantines it with the reason, and B's case stays B's."""
+    from sync.model.records import Action, Entry
+    from sync.store import replica
+
+    a = world.devices[OP_A]
+    actor = a.actor
+    at = int(world.b_report["at"]) - 86_400_000
+    forged = Entry(
+        new_id(),
+        world.b_case,
+        Action.REPORT,
+        actor.id,
+        actor.role,
+        at,
+        HlcStamp(at, 0, a.store.device_code).encode(),
+        {"title": "劫持", "category": "9901", "grid_id": world.a_grid},
+    )
+    with a.store.write() as conn:
+        a.store._append(conn, [forged], local=True)
+    before_b = _b_timeline(world)
+    report = a.sync()
+    assert report.status == "partial", report.to_json()
+    [stuck] = [q for q in replica.quarantined(a.store) if q.entity_id == forged.id]
+    assert stuck.code == "case_exists"
+    assert "already reported" in stuck.reason
+    assert _b_timeline(world) == before_b
+    b = world.devices[OP_B]
+    assert b.sync().status == "ok"
+    state = b.store.case(world.b_case)
+    assert state is not None and state.fields["grid_id"] == world.b_grid
+    assert b.store.case_row(world.b_case)["township_code"] == TOWNSHIP_B  # type: ignore[index]
+    assert replica.discard(a.store, "case_event", forged.id) >= 1
