@@ -112,6 +112,27 @@ class Reference:
         return Place(township, village or None, grid or None)
 
 
+def one_report(entries: Iterable[Any], refused: list[str] | None = None) -> list[Any]:
+    """The entries of a timeline, in the order they were applied, without any opening entry
+    after the first: the first report applied is the case's report, and a later one — however
+    early its stamp — never becomes it (so it can never move the case to another place).
+    The reason for each one left out is added to ``refused`` when given."""
+    kept = []
+    opened = False
+    for e in entries:
+        if e.action in OPENING:
+            if opened:
+                if refused is not None:
+                    refused.append(
+                        f"ignored entry {e.id}: a second report of case {e.case_id}, which "
+                        "already has one"
+                    )
+                continue
+            opened = True
+        kept.append(e)
+    return kept
+
+
 # -- keys ----------------------------------------------------------------------------------------
 
 

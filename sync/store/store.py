@@ -41,7 +41,7 @@ from ..model.records import (
     TaskState,
 )
 from ..model.taxonomy import Category, Deadline, Taxonomy, default_taxonomy
-from ..model.workflow import OPENING, CaseState, Refused, Rules, check, project
+from ..model.workflow import CaseState, Refused, Rules, check, project
 from . import queries, schema, search
 from .engine import BUSY_TIMEOUT_MS, DriverError, connect
 from .errors import NotADatabase, StoreError, UnknownScope, classify
@@ -762,7 +762,8 @@ class Store:
                 existing = self._timeline(conn, case_id) if rowid is not None else []
             present = {e.id for e in existing}
             fresh = [e for e in new if e.id not in present]
-            fresh = _one_opening(existing, fresh, refused)
+            # The first report applied is the case's report: a later one is never stored.
+            fresh = scope_rules.one_report([*existing, *fresh], refused)[len(existing) :]
             if not fresh and rowid is not None:
                 results[case_id] = project(existing, self.rules)
                 continue
@@ -804,13 +805,15 @@ class Store:
     def _timeline(self, conn: Any, case_id: str) -> list[Entry]:
         rows = conn.execute(
             "SELECT e.id, e.action, e.actor, e.role, e.at, e.hlc, e.payload FROM case_events e "
-            "JOIN cases c ON c.rowid = e.case_rowid WHERE c.id = ?",
+            "JOIN cases c ON c.rowid = e.case_rowid WHERE c.id = ? ORDER BY e.seq",
             [case_id],
         ).fetchall()
-        return [
+        # In the order applied, with one report (a second one, stored by an older version,
+        # never counts): the same rule as the county's.
+        return scope_rules.one_report(
             Entry(r[0], case_id, Action(r[1]), r[2], Role(r[3]), r[4], r[5], json.loads(r[6]))
             for r in rows
-        ]
+        )
 
     def _save_projection(
         self,
@@ -1195,27 +1198,6 @@ def _scope_divisions(scope: str) -> list[Division]:
         ) from None
     except ValueError as exc:
         raise UnknownScope(f"A store covers a township or a county: {exc}.") from None
-
-
-def _one_opening(
-    existing: list[Entry], fresh: list[Entry], refused: list[str] | None
-) -> list[Entry]:
-    """``fresh`` without the opening entries a case cannot take: the first report applied is
-    the case's report, so a later one (however early its stamp) cannot move the case."""
-    opened = any(e.action in OPENING for e in existing)
-    kept = []
-    for e in fresh:
-        if e.action in OPENING:
-            if opened:
-                if refused is not None:
-                    refused.append(
-                        f"ignored entry {e.id}: a second report of case {e.case_id}, which "
-                        "already has one"
-                    )
-                continue
-            opened = True
-        kept.append(e)
-    return kept
 
 
 def _township_of(village_code: str | None) -> str | None:

@@ -4,6 +4,7 @@ same forged steps with the same reasons."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -389,3 +390,78 @@ def test_before_the_first_sync_a_device_places_grids_by_their_code(tmp_path: Pat
             store.dispatch(ours.case_id, OP_A, ("grid", GB))
         # Departments not received yet: any name passes here; the county decides.
         store.dispatch(ours.case_id, OP_A, ("department", "police"))
+
+
+def test_a_second_report_stored_by_an_older_version_never_becomes_the_report(
+    county_store: Store,
+) -> None:
+    """A store (or county) that took a forged early report before this rule existed: the first
+    report applied stays the case's report; the other is not part of the timeline."""
+    first = county_store.report(OP_COUNTY, {"title": "原报告", "category": "9901", "grid_id": GB})
+    early = first.reported_at - 86_400_000
+    with county_store.write() as conn:
+        rowid = conn.execute("SELECT rowid FROM cases WHERE id = ?", [first.case_id]).fetchone()
+        conn.execute(
+            "INSERT INTO case_events (id, case_rowid, action, actor, role, at, hlc, local, "
+            "payload) VALUES (?, ?, 'report', ?, 'operator', ?, ?, 0, ?)",
+            [
+                new_id(),
+                rowid[0],
+                OP_COUNTY.id,
+                early,
+                HlcStamp(early, 0, "FORG").encode(),
+                json.dumps({"title": "劫持", "category": "9901", "grid_id": GA}),
+            ],
+        )
+    state = county_store.case(first.case_id)
+    assert state is not None and state.fields["grid_id"] == GB and state.conflicts == []
+    assert [e.action for e in county_store.timeline(first.case_id)] == [Action.REPORT]
+    assert scope.one_report([]) == []
+
+
+def test_the_county_counts_only_the_first_report_applied(
+    pair: tuple[County, Session, Store, dict[str, dict[str, Any]]],
+) -> None:
+    county, session, store, accounts = pair
+    op = store.account(accounts[f"{A}-op"]["id"])
+    assert op is not None
+    grid = accounts[f"{A}-gw"]["grids"][0]
+    case = store.report(op, {"title": "原报告", "category": "9901", "grid_id": grid})
+    [report] = store.timeline(case.case_id)
+    county.push(session, {"batch_id": new_id(), "entries": [_wire(report)]}, server_now=store.now())
+    # What an older county stored: a second report, stamped a day earlier, from elsewhere.
+    early = report.at - 86_400_000
+    forged = Entry(
+        new_id(),
+        case.case_id,
+        Action.REPORT,
+        op.id,
+        op.role,
+        early,
+        HlcStamp(early, 0, "FORG").encode(),
+        {"title": "劫持", "category": "9901", "township_code": B},
+    )
+    with county.db.write() as tx:
+        tx.execute(
+            "INSERT INTO entries (id, case_id, action, actor_id, role, at, hlc, payload, "
+            "device_id, h, seq, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                forged.id,
+                forged.case_id,
+                "report",
+                op.id,
+                "operator",
+                early,
+                forged.hlc,
+                json.dumps(forged.payload),
+                "old",
+                0,
+                tx.next_seq(),
+                early,
+            ],
+        )
+    with county.db.read() as tx:
+        state = county._project(tx, case.case_id)
+        body = county._case_body(tx, case.case_id)
+    assert state is not None and state.fields["title"] == "原报告"
+    assert [e["id"] for e in body["entries"]] == [report.id]
