@@ -29,6 +29,7 @@ TASK_ACTIONS = frozenset({Action.RETURN, Action.FEEDBACK, Action.REQUEST_EXTENSI
 #: Actions that open a case.
 OPENING = frozenset({Action.REPORT, Action.SELF_HANDLE})
 _LEVELS = frozenset(int(v) for v in Level)
+_KINDS = frozenset(k.value for k in AssigneeKind)
 #: Case fields that name its place.
 PLACE_FIELDS = ("grid_id", "village_code", "township_code")
 
@@ -175,7 +176,13 @@ def case_keys(fields: Mapping[str, Any], task_grids: Iterable[str], ref: Referen
     """The keys of a case from its place fields and the grids it is dispatched to."""
     place = ref.place(fields)
     if isinstance(place, Refusal):
-        return set()
+        # A place left inconsistent by merged edits: the township its codes name (the county
+        # keeps the case's old keys then, which name the same township).
+        codes = [fields.get(k) for k in ("township_code", "village_code", "grid_id")]
+        township = next((c[:9] for c in codes if isinstance(c, str) and len(c) >= 9), None)
+        if township is None:
+            return set()
+        return place_keys(township, set(task_grids))
     return place_keys(place.township, {place.grid or "", *task_grids})
 
 
@@ -302,11 +309,13 @@ def check_assignees(
         return None  # the workflow refuses a dispatch without assignees
     township = case.township
     for t in tasks:
-        if not isinstance(t, Mapping):
-            continue
-        kind, assignee = t.get("kind"), t.get("assignee")
-        if not isinstance(assignee, str) or not assignee:
-            continue
+        kind = t.get("kind") if isinstance(t, Mapping) else None
+        assignee = t.get("assignee") if isinstance(t, Mapping) else None
+        if kind not in _KINDS or not isinstance(assignee, str) or not assignee:
+            # Checked here, not left to the projection: it would read a number as a code.
+            return Refusal(
+                "malformed", "each assignee must be a department or a grid, named by its code"
+            )
         if kind == AssigneeKind.DEPARTMENT.value:
             if ref.departments_known and assignee not in ref.departments:
                 return Refusal(

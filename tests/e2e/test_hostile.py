@@ -328,6 +328,13 @@ FORGERIES = {
         _dispatch(("department", BAD_DEPARTMENT, True)),
         "unknown_assignee",
     ),
+    "dispatch-to-b-grid-as-a-number": Forgery(
+        OP_A,
+        "dispatch",
+        "a_case",
+        lambda w: {"tasks": [{"kind": "grid", "assignee": int(w.b_grid), "lead": True}]},
+        "malformed",
+    ),
     "feedback-on-b-grid-task-of-a-case": Forgery(
         GW_A, "feedback", "a_handling", _task("b_grid"), "not_your_task"
     ),

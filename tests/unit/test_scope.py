@@ -110,6 +110,20 @@ def test_a_dispatch_names_only_units_that_may_take_the_case(
     assert found is not None and (found.code, found.reason) == (code, reason)
 
 
+@pytest.mark.parametrize(
+    "task",
+    [
+        {"kind": "grid", "assignee": int(GB), "lead": True},  # a number the projection would read
+        {"kind": "unit", "assignee": GA, "lead": True},
+        "police",
+        {"kind": "department", "lead": True},
+    ],
+)
+def test_a_dispatch_names_each_assignee_by_kind_and_code(task: Any) -> None:
+    found = _check(_case(), Action.DISPATCH, OP_A, {"tasks": [task]})
+    assert found is not None and found.code == "malformed"
+
+
 def test_legal_dispatches_pass_and_a_county_department_takes_a_county_case() -> None:
     for payload in (_lead("grid", GA2), _lead("department", "police")):
         assert _check(_case(), Action.DISPATCH, OP_A, payload) is None
