@@ -479,3 +479,17 @@ def test_the_county_counts_only_the_first_report_applied(
         body = county._case_body(tx, case.case_id)
     assert state is not None and state.fields["title"] == "原报告"
     assert [e["id"] for e in body["entries"]] == [report.id]
+
+
+def test_a_store_from_before_the_township_column_is_migrated_and_refetches_accounts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    with Store.create(path, scope=A, device_code="OLD1") as store:
+        replica.set_state(store, {"reference_version": "7"})
+        store.conn.execute("ALTER TABLE accounts DROP COLUMN township_code")
+        store.conn.execute("PRAGMA user_version = 2")
+    with Store.open(path) as store:
+        assert replica.state(store).get("reference_version", "") == ""  # fetched again
+        store.put_accounts([OP_A])
+        assert store.account(OP_A.id) == OP_A
