@@ -17,7 +17,7 @@ from ..model.records import (
     AssigneeKind,
     Entry,
 )
-from ..model.workflow import OPENING, ROLES, check
+from ..model.workflow import OPENING, ROLES, CaseState, check
 from . import accounts as acc
 from .core import (
     ApiError,
@@ -249,7 +249,7 @@ class PushMixin(CountyBase):
     def _view(self, tx: Tx, case: CaseWork) -> scope.CaseView:
         """The case as the scope check sees it: its keys now, its state only if a rule asks."""
 
-        def state() -> Any:
+        def state() -> CaseState | None:
             if case.state is None:
                 case.state = self._project(tx, case.id, case.new)
             return case.state

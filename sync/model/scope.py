@@ -23,11 +23,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .records import Action, Actor, AssigneeKind, Level, Role
+from .workflow import OPENING, TASK_ACTIONS, CaseState
 
-#: Actions about one sub-task (the ``task`` payload names the assignee unit).
-TASK_ACTIONS = frozenset({Action.RETURN, Action.FEEDBACK, Action.REQUEST_EXTENSION})
-#: Actions that open a case.
-OPENING = frozenset({Action.REPORT, Action.SELF_HANDLE})
+__all__ = [
+    "OPENING",
+    "TASK_ACTIONS",
+    "CaseView",
+    "Place",
+    "Reference",
+    "Refusal",
+    "ScopeError",
+    "actor_keys",
+    "case_keys",
+    "check_assignees",
+    "check_entry",
+    "one_report",
+    "place_keys",
+    "view_of",
+]
 _LEVELS = frozenset(int(v) for v in Level)
 _KINDS = frozenset(k.value for k in AssigneeKind)
 #: Case fields that name its place.
@@ -196,25 +209,25 @@ class CaseView:
     The county reads the keys from its index and projects only when it must (``state`` is
     called at most once); the device builds it from the projection it has (:func:`view_of`)."""
 
-    def __init__(self, keys: Iterable[str], state: Callable[[], Any]) -> None:
+    def __init__(self, keys: Iterable[str], state: Callable[[], CaseState | None]) -> None:
         self.keys = frozenset(keys)
         self._load = state
-        self._state: Any = None
+        self._state: CaseState | None = None
 
     @property
     def township(self) -> str | None:
         return township_of_keys(self.keys)
 
     @property
-    def state(self) -> Any:
-        """The case's :class:`~sync.model.workflow.CaseState` (projected on first use)."""
+    def state(self) -> CaseState | None:
+        """The case's projected state (projected on first use)."""
         if self._state is None:
             self._state = self._load()
         return self._state
 
 
-def view_of(state: Any, ref: Reference) -> CaseView:
-    """A :class:`CaseView` of a projected :class:`~sync.model.workflow.CaseState`."""
+def view_of(state: CaseState, ref: Reference) -> CaseView:
+    """A :class:`CaseView` of a projected case."""
     grids = {t.assignee for t in state.tasks if t.kind == AssigneeKind.GRID}
     return CaseView(case_keys(state.fields, grids, ref), lambda: state)
 

@@ -17,7 +17,7 @@ from sync.county.service import County, Session
 from sync.model import scope
 from sync.model.clock import HlcStamp, new_id
 from sync.model.records import Action, Actor, Entry, Level, Role
-from sync.model.workflow import Refused
+from sync.model.workflow import CaseState, Refused
 from sync.store import Store, replica
 
 A, B = "330825102", "330825101"  # 小南海镇, 湖镇镇 (龙游县)
@@ -39,17 +39,8 @@ POLICE_A = Actor("pol-a", "派出所A", Role.DEPARTMENT, "police", township=A)
 OP_COUNTY = Actor("op-c", "县值班员", Role.OPERATOR)
 
 
-class _State:
-    """The part of a projected case the rule reads."""
-
-    def __init__(self, level: Level = Level.TOWNSHIP, **fields: Any) -> None:
-        self.level = level
-        self.fields = {"grid_id": GA, **fields}
-        self.tasks: list[Any] = []
-
-
 def _case(township: str = A, grid: str = GA, level: Level = Level.TOWNSHIP) -> scope.CaseView:
-    state = _State(level, grid_id=grid)
+    state = CaseState(case_id="c", fields={"grid_id": grid}, level=level)
     return scope.CaseView(scope.place_keys(township, {grid}), lambda: state)
 
 
@@ -179,7 +170,7 @@ def test_a_merge_names_a_case_within_reach() -> None:
 
 def test_a_report_names_a_real_place_and_a_level_within_the_actors_reach() -> None:
     base = {"title": "x", "category": "9901"}
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"grid_id": GB}, "out_of_scope"),
         ({"township_code": B}, "out_of_scope"),
         ({"grid_id": GA, "township_code": B}, "unknown_place"),
