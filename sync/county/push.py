@@ -254,7 +254,11 @@ class PushMixin(CountyBase):
                 case.state = self._project(tx, case.id, case.new)
             return case.state
 
-        return scope.CaseView(case.keys, state)
+        def entry_ids() -> list[str]:
+            stored = tx.rows("SELECT id FROM entries WHERE case_id = ?", [case.id])
+            return [str(r[0]) for r in stored] + [e.id for e in case.new]
+
+        return scope.CaseView(case.keys, state, entry_ids)
 
     def _visible(
         self,

@@ -209,10 +209,24 @@ class CaseView:
     The county reads the keys from its index and projects only when it must (``state`` is
     called at most once); the device builds it from the projection it has (:func:`view_of`)."""
 
-    def __init__(self, keys: Iterable[str], state: Callable[[], CaseState | None]) -> None:
+    def __init__(
+        self,
+        keys: Iterable[str],
+        state: Callable[[], CaseState | None],
+        entries: Callable[[], Iterable[str]] = tuple,
+    ) -> None:
         self.keys = frozenset(keys)
         self._load = state
         self._state: CaseState | None = None
+        self._load_entries = entries
+        self._entry_ids: frozenset[str] | None = None
+
+    @property
+    def entry_ids(self) -> frozenset[str]:
+        """The ids of the case's timeline entries (read on first use: a settlement asks)."""
+        if self._entry_ids is None:
+            self._entry_ids = frozenset(self._load_entries())
+        return self._entry_ids
 
     @property
     def township(self) -> str | None:
@@ -226,10 +240,12 @@ class CaseView:
         return self._state
 
 
-def view_of(state: CaseState, ref: Reference) -> CaseView:
-    """A :class:`CaseView` of a projected case."""
+def view_of(
+    state: CaseState, ref: Reference, entry_ids: Callable[[], Iterable[str]] = tuple
+) -> CaseView:
+    """A :class:`CaseView` of a projected case (``entry_ids``: its timeline's ids)."""
     grids = {t.assignee for t in state.tasks if t.kind == AssigneeKind.GRID}
-    return CaseView(case_keys(state.fields, grids, ref), lambda: state)
+    return CaseView(case_keys(state.fields, grids, ref), lambda: state, entry_ids)
 
 
 def _meets(keys: Iterable[str], device_keys: frozenset[str] | None, mine: frozenset[str]) -> str:
@@ -308,6 +324,18 @@ def check_entry(
             return Refusal("unknown_case", "the case it duplicates is not a case within your scope")
     elif action == Action.EDIT:
         return _check_move(case, payload.get("fields"), ref, mine, device_keys)
+    elif action == Action.SETTLE:
+        void = payload.get("void")
+        if void is not None:
+            if not isinstance(void, list) or not all(isinstance(v, str) for v in void):
+                return Refusal("malformed", "a settlement's void names entries by their ids")
+            strangers = set(void) - case.entry_ids
+            if strangers:
+                return Refusal(
+                    "unknown_case",
+                    "a settlement voids only steps of its own case; not of it: "
+                    + ", ".join(sorted(strangers)),
+                )
     return None
 
 

@@ -452,7 +452,13 @@ class Store:
             other = self.case(case_id)
             return other is not None and bool(scope_rules.view_of(other, ref).keys & mine)
 
-        view = None if state is None else scope_rules.view_of(state, ref)
+        def entry_ids() -> list[str]:
+            if state is None:
+                return []
+            with self._lock:
+                return [e.id for e in self._timeline(self.conn, state.case_id)]
+
+        view = None if state is None else scope_rules.view_of(state, ref, entry_ids)
         found = scope_rules.check_entry(
             view, action, actor, payload, ref=ref, mine=mine, device_keys=device, visible=visible
         )

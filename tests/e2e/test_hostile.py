@@ -341,6 +341,13 @@ FORGERIES = {
     "feedback-on-other-unit-task": Forgery(
         POLICE_A, "feedback", "a_handling", _task("a_grid"), "not_your_task"
     ),
+    "settle-voiding-b-entry": Forgery(
+        OP_A,
+        "settle",
+        "a_case",
+        lambda w: {"void": [w.b_report["id"]], "note": "x"},
+        "unknown_case",
+    ),
     "merge-into-b-case": Forgery(
         OP_A, "merge", "a_case", lambda w: {"into": w.b_case}, "unknown_case"
     ),

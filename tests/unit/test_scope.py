@@ -155,6 +155,16 @@ def test_a_grid_worker_reaches_only_their_grids() -> None:
     assert _check(_case(), Action.COMMENT, GW_A, {"text": "x"}) is None
 
 
+def test_a_settlement_voids_only_steps_of_its_own_case() -> None:
+    state = CaseState(case_id="c", fields={"grid_id": GA})
+    case = scope.CaseView(scope.place_keys(A, {GA}), lambda: state, lambda: ["e1", "e2"])
+    found = _check(case, Action.SETTLE, OP_A, {"void": ["e1", "elsewhere"]})
+    assert found is not None and found.reason.endswith("not of it: elsewhere")
+    found = _check(case, Action.SETTLE, OP_A, {"void": "e1"})
+    assert found is not None and found.code == "malformed"
+    assert _check(case, Action.SETTLE, OP_A, {"void": ["e2"]}) is None
+
+
 def test_a_merge_names_a_case_within_reach() -> None:
     found = scope.check_entry(
         _case(),
