@@ -290,10 +290,8 @@ def test_the_store_refuses_a_second_report_of_a_case(county_store: Store) -> Non
     assert row is not None and row["township_code"] == B
 
 
-def test_the_township_store_offers_its_rule_for_the_ui(
-    store: Store, actors: dict[str, Actor]
-) -> None:
-    """``Store.refusal`` answers without writing: what a dialog asks before offering a unit."""
+def test_store_refusal_answers_without_writing(store: Store, actors: dict[str, Actor]) -> None:
+    """``Store.refusal`` says what the county would refuse, without writing anything."""
     from tests.conftest import ZHANGWANG
 
     case = store.report(
