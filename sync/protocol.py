@@ -202,6 +202,10 @@ REJECT_CODES: dict[str, str] = {
     "unknown_case": "the county has no such case (its report was not accepted)",
     "unknown_place": "the grid, village or township is unknown or inconsistent",
     "invalid": "the report cannot open a case (no title, unknown category …)",
+    "case_exists": "an opening entry (report) names a case that already exists",
+    "unknown_assignee": "a dispatch names a department or grid that may not take the case",
+    "not_your_task": "the entry is about a sub-task assigned to another unit",
+    "not_allowed": "the account may not do this for this case (a county-level report …)",
     "id_clash": "the id already names a different record",
 }
 
@@ -565,6 +569,7 @@ def account_to_wire(a: Actor) -> dict[str, Any]:
         "role": a.role.value,
         "department_code": a.department_code,
         "grid_ids": list(a.grid_ids),
+        "township": a.township,
     }
 
 
@@ -579,6 +584,7 @@ def account_from_wire(d: Mapping[str, Any]) -> Actor:
         role=_enum(Role, d, "role", what),
         department_code=_opt_str(d, "department_code", what, max_len=32),
         grid_ids=tuple(grids),
+        township=_opt_str(d, "township", what, max_len=32),
     )
 
 

@@ -70,6 +70,7 @@ def actor_of(account: Mapping[str, Any]) -> Actor:
         Role(str(account.get("role") or Role.OPERATOR.value)),
         account.get("department_code") or None,
         tuple(str(g) for g in grids),
+        account.get("township") or None,
     )
 
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ..model import scope
 from ..model.records import Actor, Role
+from ..model.scope import ScopeError as ScopeError  # re-exported: callers catch acc.ScopeError
 from .db import Tx
 
 #: Argon2id cost profiles. ``standard`` is argon2-cffi's default (RFC 9106's second
@@ -120,7 +122,14 @@ class Account:
         return self.township_code is None
 
     def actor(self) -> Actor:
-        return Actor(self.id, self.name, self.role, self.department_code, self.grid_codes)
+        return Actor(
+            self.id,
+            self.name,
+            self.role,
+            self.department_code,
+            self.grid_codes,
+            self.township_code,
+        )
 
     def wire(self) -> dict[str, object]:
         return {
@@ -160,34 +169,15 @@ def load_account(
     return None if row is None else account_from_row(row)
 
 
-class ScopeError(Exception):
-    """An account that may not use a device (enrolled to another township)."""
-
-
 def scope_keys(account: Account, device_township: str) -> frozenset[str]:
-    """What ``account`` may see and touch on a device enrolled to ``device_township``."""
-    county = device_township[:6]
-    if len(device_township) == 6:
-        if not account.county_level:
-            raise ScopeError(
-                f"this device holds the whole county; {account.login} works in "
-                f"township {account.township_code}"
-            )
-        return frozenset({f"c:{county}"})
-    if account.county_level:
-        return frozenset({f"t:{device_township}"})
-    if account.township_code != device_township:
-        raise ScopeError(
-            f"this device is enrolled to township {device_township}; {account.login} works in "
-            f"township {account.township_code}"
-        )
-    if account.role == Role.GRID_WORKER:
-        return frozenset(f"g:{g}" for g in account.grid_codes)
-    return frozenset({f"t:{device_township}"})
+    """What ``account`` may see and touch on a device enrolled to ``device_township``.
+
+    The rule lives in :mod:`sync.model.scope`, which the device applies too."""
+    return scope.actor_keys(account.actor(), device_township, who=account.login)
 
 
 def place_keys(township: str, grids: set[str]) -> set[str]:
-    return {f"c:{township[:6]}", f"t:{township}", *(f"g:{g}" for g in grids if g)}
+    return scope.place_keys(township, grids)
 
 
 # -- throttling ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import protocol
+from ..model import scope
 from ..model.clock import Millis
 from ..model.records import (
     Action,
@@ -83,6 +84,8 @@ class CaseWork:
     existed: bool
     keys: set[str]
     new: list[Entry] = field(default_factory=list)
+    #: The projection the scope check asked for, until the batch adds an entry to the case.
+    state: CaseState | None = None
 
 
 def json_text(value: Any) -> str:
@@ -107,12 +110,14 @@ class CountyBase:
         return None if row is None else entry_from_row(row)
 
     def _timeline(self, tx: Tx, case_id: str) -> list[Entry]:
+        """A case's entries in the order the county applied them, with one report: the first
+        applied (a second one, stored before the county refused them, never counts)."""
         rows = tx.rows(
             "SELECT id, case_id, action, actor_id, role, at, hlc, payload FROM entries "
-            "WHERE case_id = ?",
+            "WHERE case_id = ? ORDER BY seq",
             [case_id],
         )
-        return [entry_from_row(r) for r in rows]
+        return scope.one_report(entry_from_row(r) for r in rows)
 
     def _project(self, tx: Tx, case_id: str, extra: Sequence[Entry] = ()) -> CaseState | None:
         entries = {e.id: e for e in self._timeline(tx, case_id)}

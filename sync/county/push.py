@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import protocol
+from ..model import scope
 from ..model.clock import Millis
 from ..model.records import (
-    Action,
     AssigneeKind,
     Entry,
 )
-from ..model.workflow import OPENING, ROLES, check
+from ..model.workflow import OPENING, ROLES, CaseState, check
 from . import accounts as acc
 from . import files
 from .core import (
@@ -78,9 +78,12 @@ class PushMixin(CountyBase):
                 return dict(answer)
             results: list[dict[str, Any]] = []
             cases: dict[str, CaseWork] = {}
+            ref = self._reference(tx)
             for raw in lists["entries"]:
-                results.append(self._push_entry(tx, session, raw, cases, server_now, device_offset))
-            self._settle_cases(tx, session, cases)
+                results.append(
+                    self._push_entry(tx, session, raw, cases, ref, server_now, device_offset)
+                )
+            self._settle_cases(tx, session, cases, ref)
             for raw in lists["attachments"]:
                 results.append(self._push_attachment(tx, session, raw))
             for raw in lists["visits"]:
@@ -112,6 +115,7 @@ class PushMixin(CountyBase):
         session: Session,
         raw: Any,
         cases: dict[str, CaseWork],
+        ref: scope.Reference,
         server_now: Millis,
         device_offset: int,
     ) -> dict[str, Any]:
@@ -131,29 +135,31 @@ class PushMixin(CountyBase):
                     return result
                 raise Reject("id_clash", "another entry with this id already exists")
             actor = self._actor(tx, session, e)
-            actor_keys = acc.scope_keys(actor, session.device.township)
+            try:
+                actor_keys = acc.scope_keys(actor, session.device.township)
+            except acc.ScopeError as exc:
+                raise Reject("out_of_scope", str(exc)) from None
             case = self._case(tx, e.case_id, cases)
+            view = None if case is None else self._view(tx, case)
+            refusal = scope.check_entry(
+                view,
+                e.action,
+                actor.actor(),
+                e.payload,
+                ref=ref,
+                mine=actor_keys,
+                device_keys=session.keys,
+                visible=lambda other: self._visible(tx, other, session.keys, actor_keys, cases),
+            )
+            if refusal is not None:
+                raise Reject(refusal.code, refusal.reason)
             if e.action in OPENING:
-                place = self._place(tx, e.payload)
-                keys = acc.place_keys(place[0], {place[2] or ""})
-                if case is not None:
-                    keys = set(case.keys) | keys
-                self._in_scope(keys, session, actor_keys, "the case's place")
                 reason = check(None, e.action, actor.actor(), e.payload, at=e.at, rules=self.rules)
                 if reason is not None:
                     raise Reject("invalid", f"the report cannot open a case: {reason}")
-                if case is None:
-                    case = CaseWork(e.case_id, False, set())
-                    cases[e.case_id] = case
-            else:
-                if case is None:
-                    raise Reject(
-                        "unknown_case",
-                        "the county has no such case (was its report refused? see quarantine)",
-                    )
-                self._in_scope(case.keys, session, actor_keys, "the case")
-                if e.action == Action.EDIT:
-                    self._check_move(tx, session, actor_keys, case, e)
+                case = CaseWork(e.case_id, False, set())
+                cases[e.case_id] = case
+            assert case is not None
             clamped = protocol.clamp_stamp(
                 e.at, e.hlc, server_now=server_now, device_offset=device_offset
             )
@@ -180,9 +186,10 @@ class PushMixin(CountyBase):
                 ],
             )
             case.new.append(e)
+            case.state = None  # projected again when a later entry of the batch needs it
             if e.action in OPENING and not case.existed:
                 # Known for scope checks of the entries that follow in this batch.
-                place = self._place(tx, e.payload)
+                place = self._place(ref, e.payload)
                 case.keys = acc.place_keys(place[0], {place[2] or ""})
             result["status"] = "applied"
             result["seq"] = seq
@@ -220,84 +227,72 @@ class PushMixin(CountyBase):
             )
         return actor
 
-    @staticmethod
-    def _in_scope(keys: set[str], session: Session, actor_keys: frozenset[str], what: str) -> None:
-        if not keys & session.keys:
-            raise Reject("out_of_scope", f"{what} is outside this device's scope")
-        if not keys & actor_keys:
-            raise Reject("out_of_scope", f"{what} is outside the acting account's scope")
-
-    def _place(self, tx: Tx, fields: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
-        """(township, village, grid) of a case's place, checked against the county's data."""
-        grid, village, township = (
-            fields.get("grid_id"),
-            fields.get("village_code"),
-            fields.get("township_code"),
-        )
-        for name, value in (
-            ("grid_id", grid),
-            ("village_code", village),
-            ("township_code", township),
-        ):
-            if value is not None and not isinstance(value, str):
-                raise Reject("malformed", f"{name} must be text")
-        if grid:
-            row = tx.one("SELECT village_code, township_code FROM grids WHERE code = ?", [grid])
-            if row is None:
-                raise Reject("unknown_place", f"the county knows no grid {grid}")
-            if village and village != row[0]:
-                raise Reject("unknown_place", f"grid {grid} is not in village {village}")
-            village = str(row[0])
-        if village:
-            row = tx.one(
-                "SELECT parent_code FROM divisions WHERE code = ? AND level = 'village'", [village]
+    def _reference(self, tx: Tx) -> scope.Reference:
+        """The county's places and departments, loaded once per version of the reference data
+        (a push asks once, not per entry): the names in every pushed entry are checked
+        against it."""
+        version = str(tx.scalar("SELECT value FROM counters WHERE name = 'reference'", default=0))
+        cached = getattr(self, "_reference_cache", None)
+        if cached is None or cached[0] != version:
+            villages = {
+                str(r[0]): str(r[1])
+                for r in tx.rows("SELECT code, parent_code FROM divisions WHERE level = 'village'")
+            }
+            townships = frozenset(
+                str(r[0]) for r in tx.rows("SELECT code FROM divisions WHERE level = 'township'")
             )
-            if row is None:
-                raise Reject("unknown_place", f"the county knows no village {village}")
-            if township and township != row[0]:
-                raise Reject("unknown_place", f"village {village} is not in township {township}")
-            township = str(row[0])
-        if not township:
-            raise Reject("unknown_place", "a case needs a township, village or grid")
-        if not tx.scalar(
-            "SELECT 1 FROM divisions WHERE code = ? AND level = 'township'", [township]
-        ):
-            raise Reject("unknown_place", f"{township} is not a township of this county")
-        return str(township), village or None, grid or None
+            grids = {str(r[0]): str(r[1]) for r in tx.rows("SELECT code, village_code FROM grids")}
+            departments = frozenset(str(r[0]) for r in tx.rows("SELECT code FROM departments"))
+            cached = (version, scope.Reference(grids, villages, townships, departments))
+            self._reference_cache = cached
+        return cached[1]
 
-    def _check_move(
-        self, tx: Tx, session: Session, actor_keys: frozenset[str], case: CaseWork, e: Entry
+    def _view(self, tx: Tx, case: CaseWork) -> scope.CaseView:
+        """The case as the scope check sees it: its keys now, its state only if a rule asks."""
+
+        def state() -> CaseState | None:
+            if case.state is None:
+                case.state = self._project(tx, case.id, case.new)
+            return case.state
+
+        def entry_ids() -> list[str]:
+            stored = tx.rows("SELECT id FROM entries WHERE case_id = ?", [case.id])
+            return [str(r[0]) for r in stored] + [e.id for e in case.new]
+
+        return scope.CaseView(case.keys, state, entry_ids)
+
+    def _visible(
+        self,
+        tx: Tx,
+        case_id: str,
+        device_keys: frozenset[str],
+        actor_keys: frozenset[str],
+        cases: dict[str, CaseWork],
+    ) -> bool:
+        """Whether another case named in an entry (a merge's ``into``) is within reach."""
+        other = cases.get(case_id)
+        keys = (
+            other.keys
+            if other is not None
+            else {
+                str(r[0]) for r in tx.rows("SELECT key FROM case_keys WHERE case_id = ?", [case_id])
+            }
+        )
+        return bool(keys & device_keys) and bool(keys & actor_keys)
+
+    @staticmethod
+    def _place(
+        ref: scope.Reference, fields: Mapping[str, Any]
+    ) -> tuple[str, str | None, str | None]:
+        """(township, village, grid) of a case's place, checked against the county's data."""
+        place = ref.place(fields)
+        if isinstance(place, scope.Refusal):
+            raise Reject(place.code, place.reason)
+        return place.township, place.village, place.grid
+
+    def _settle_cases(
+        self, tx: Tx, session: Session, cases: dict[str, CaseWork], ref: scope.Reference
     ) -> None:
-        """An edit of the place must keep the case where this device and account may see it."""
-        changes = e.payload.get("fields")
-        if not isinstance(changes, Mapping):
-            return
-        place_fields = {"grid_id", "village_code", "township_code"} & set(changes)
-        if not place_fields:
-            return
-        current = self._project(tx, case.id, case.new)
-        fields = dict(current.fields) if current is not None else {}
-        for name in place_fields:
-            change = changes[name]
-            value = change.get("value") if isinstance(change, Mapping) else None
-            if value is None:
-                fields.pop(name, None)
-            else:
-                fields[name] = value
-        # A grid moved to another village drags the village (and township) along.
-        if "grid_id" in place_fields and "village_code" not in place_fields:
-            fields.pop("village_code", None)
-            fields.pop("township_code", None)
-        if "village_code" in place_fields and "township_code" not in place_fields:
-            fields.pop("township_code", None)
-        township, _, grid = self._place(tx, fields)
-        keys = acc.place_keys(township, {grid or ""})
-        try:
-            self._in_scope(keys, session, actor_keys, "the new place")
-        except Reject as rej:
-            raise Reject("out_of_scope", f"this edit moves the case out of scope: {rej}") from None
-
-    def _settle_cases(self, tx: Tx, session: Session, cases: dict[str, CaseWork]) -> None:
         """Re-project every case the batch touched; record the changes for pull."""
         for case in cases.values():
             if not case.new:
@@ -307,7 +302,7 @@ class PushMixin(CountyBase):
                 continue
             fields = state.fields
             try:
-                township, village, grid = self._place(tx, fields)
+                township, village, grid = self._place(ref, fields)
             except Reject:
                 # An edit merged from elsewhere left an inconsistent place: keep the old keys.
                 township, village, grid = township_from_keys(case.keys), None, None
@@ -427,6 +422,10 @@ class PushMixin(CountyBase):
             keys = acc.place_keys(str(township), {v.grid_id})
             if not keys & session.keys:
                 raise Reject("out_of_scope", "the grid is outside this device's scope")
+            staff_township = tx.scalar("SELECT township_code FROM staff WHERE id = ?", [v.staff_id])
+            if staff_township is not None and str(staff_township) != str(township):
+                # The county's staff of another township: their name is not this device's to use.
+                raise Reject("out_of_scope", "the staff member works in another township")
             row = tx.one(
                 "SELECT grid_code, staff_id, kind, at, household, content, device_id "
                 "FROM visits WHERE id = ?",

@@ -226,6 +226,8 @@ class Actor:
     role: Role
     department_code: str | None = None
     grid_ids: tuple[str, ...] = ()
+    #: The township the account works in; None for a county-level account.
+    township: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -499,7 +499,7 @@ def apply_page(
             store.hlc.observe(e.hlc)
         if entries:
             before = conn.execute("SELECT count(*) FROM case_events").fetchone()[0]
-            store._append(conn, entries, local=False)
+            store._append(conn, entries, local=False, refused=out.problems)
             out.entries = conn.execute("SELECT count(*) FROM case_events").fetchone()[0] - before
         for wire, complete in attachments:
             try:

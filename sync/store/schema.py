@@ -293,9 +293,18 @@ CREATE TABLE sync_history (
 );
 """
 
+#: The township an account works in (None: county level), so a device applies the county's
+#: scope rules to whoever acts on it. Accounts cached before it are fetched again: forgetting
+#: the reference version makes the next sync ask for the whole reference data.
+_ACCOUNT_TOWNSHIP = """
+ALTER TABLE accounts ADD COLUMN township_code TEXT;
+DELETE FROM sync_state WHERE key = 'reference_version';
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
+    Migration("0003_account_township", _ACCOUNT_TOWNSHIP),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from ..model import divisions as division_data
+from ..model import scope as scope_rules
 from ..model.calendar import SHANGHAI
 from ..model.clock import HybridClock, Millis, from_millis, new_id, now_millis, to_millis
 from ..model.records import (
@@ -82,6 +83,10 @@ class Store:
             self.now = lambda: clock() + offset
         self.taxonomy = self._load_taxonomy()
         self.rules = Rules(self.taxonomy)
+        # Built on first use; built again when this store (or another program syncing the
+        # same file) takes in new reference data.
+        self._reference: scope_rules.Reference | None = None
+        self._reference_version: str | None = None
         self.hlc = HybridClock(self.device_code or "LOCAL", wall=lambda: self.now())
         if self._meta.get("hlc"):
             self.hlc.observe(self._meta["hlc"])
@@ -342,6 +347,7 @@ class Store:
         self.rules = Rules(taxonomy)
 
     def put_grids(self, grids: Iterable[Grid], *, synthetic: bool = False) -> None:
+        self._reference = None
         with self.write() as conn:
             conn.executemany(
                 "INSERT INTO grids (code, name, village_code, kind, households, population, "
@@ -365,6 +371,7 @@ class Store:
             )
 
     def put_departments(self, departments: Iterable[Department]) -> None:
+        self._reference = None
         with self.write() as conn:
             conn.executemany(
                 "INSERT INTO departments (code, name) VALUES (?, ?) "
@@ -394,32 +401,119 @@ class Store:
     def put_accounts(self, actors: Iterable[Actor]) -> None:
         with self.write() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO accounts (id, name, role, department_code, grid_codes) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO accounts (id, name, role, department_code, grid_codes, "
+                "township_code) VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (a.id, a.name, a.role.value, a.department_code, _json(list(a.grid_ids)))
+                    (
+                        a.id,
+                        a.name,
+                        a.role.value,
+                        a.department_code,
+                        _json(list(a.grid_ids)),
+                        a.township,
+                    )
                     for a in actors
                 ],
             )
 
+    _ACCOUNT_COLUMNS = "id, name, role, department_code, grid_codes, township_code"
+
     def accounts(self, role: Role | None = None) -> list[Actor]:
-        sql = "SELECT id, name, role, department_code, grid_codes FROM accounts"
+        sql = f"SELECT {self._ACCOUNT_COLUMNS} FROM accounts"
         args: list[Any] = []
         if role is not None:
             sql += " WHERE role = ?"
             args.append(role.value)
         return [
-            Actor(r[0], r[1], Role(r[2]), r[3], tuple(json.loads(r[4])))
+            Actor(r[0], r[1], Role(r[2]), r[3], tuple(json.loads(r[4])), r[5])
             for r in self.read(sql + " ORDER BY role, name", args)
         ]
 
     def account(self, account_id: str) -> Actor | None:
         for a in self.read(
-            "SELECT id, name, role, department_code, grid_codes FROM accounts WHERE id = ?",
-            [account_id],
+            f"SELECT {self._ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", [account_id]
         ):
-            return Actor(a[0], a[1], Role(a[2]), a[3], tuple(json.loads(a[4])))
+            return Actor(a[0], a[1], Role(a[2]), a[3], tuple(json.loads(a[4])), a[5])
         return None
+
+    def reference(self) -> scope_rules.Reference:
+        """The places and departments this store knows: what the names in a local entry are
+        checked against, by the same rules as the county's (:mod:`sync.model.scope`)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'reference_version'"
+            ).fetchone()
+        version = row[0] if row else ""
+        ref = self._reference
+        if ref is None or self._reference_version != version:
+            with self._lock:
+                grids = dict(self.conn.execute("SELECT code, village_code FROM grids").fetchall())
+                villages = dict(
+                    self.conn.execute(
+                        "SELECT code, parent_code FROM divisions WHERE level = 'village'"
+                    ).fetchall()
+                )
+                townships = frozenset(
+                    r[0]
+                    for r in self.conn.execute(
+                        "SELECT code FROM divisions WHERE level = 'township'"
+                    ).fetchall()
+                )
+                departments = frozenset(
+                    r[0] for r in self.conn.execute("SELECT code FROM departments").fetchall()
+                )
+            ref = scope_rules.Reference(
+                grids,
+                villages,
+                townships,
+                departments,
+                grids_known=bool(grids),
+                departments_known=bool(departments),
+            )
+            self._reference, self._reference_version = ref, version
+        return ref
+
+    def refusal(
+        self,
+        state: CaseState | None,
+        action: Action,
+        actor: Actor,
+        payload: dict[str, Any],
+    ) -> str | None:
+        """Why the county would refuse the names in this entry (scope, place, assignees, the
+        sub-task, a second report), in plain words; None when it would take them."""
+        ref = self.reference()
+        try:
+            mine = scope_rules.actor_keys(actor, self.scope)
+            device = self._device_keys()
+        except scope_rules.ScopeError as exc:
+            return str(exc)
+
+        def visible(case_id: str) -> bool:
+            other = self.case(case_id)
+            return other is not None and bool(scope_rules.view_of(other, ref).keys & mine)
+
+        def entry_ids() -> list[str]:
+            if state is None:
+                return []
+            with self._lock:
+                return [e.id for e in self._timeline(self.conn, state.case_id)]
+
+        view = None if state is None else scope_rules.view_of(state, ref, entry_ids)
+        found = scope_rules.check_entry(
+            view, action, actor, payload, ref=ref, mine=mine, device_keys=device, visible=visible
+        )
+        return None if found is None else found.reason
+
+    def _device_keys(self) -> frozenset[str] | None:
+        """The device's keys, as the county computes them: those of the account signed in on
+        it (None before enrolment: a demo or offline store has no other bound)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'account_id'"
+            ).fetchone()
+        account = self.account(row[0]) if row and row[0] else None
+        return None if account is None else scope_rules.actor_keys(account, self.scope)
 
     def divisions(self, level: str | None = None) -> list[Division]:
         from ..model.records import DivisionLevel
@@ -493,10 +587,16 @@ class Store:
         if level is not None:
             payload["level"] = int(level)
         at = self.now() if at is None else at
-        reason = check(None, action, actor, payload, at=at, rules=self.rules)
+        case_id = case_id or new_id()
+        with self._lock:
+            exists = bool(self._timeline(self.conn, case_id))
+        if exists:
+            raise Refused(action, "the case was already reported")
+        reason = check(None, action, actor, payload, at=at, rules=self.rules) or self.refusal(
+            None, action, actor, payload
+        )
         if reason is not None:
             raise Refused(action, reason)
-        case_id = case_id or new_id()
         with self.write() as conn:
             payload["case_no"] = self._next_case_no(conn, at)
             entry = self._entry(case_id, action, actor, payload, at)
@@ -521,7 +621,9 @@ class Store:
             state = project(entries, self.rules)
             if action == Action.EDIT:
                 payload = self._edit_payload(state, payload)
-            reason = check(state, action, actor, payload, at=at, rules=self.rules)
+            reason = check(state, action, actor, payload, at=at, rules=self.rules) or (
+                self.refusal(state, action, actor, payload)
+            )
             if reason is not None:
                 raise Refused(action, reason)
             entry = self._entry(case_id, action, actor, payload, at)
@@ -666,13 +768,16 @@ class Store:
 
     # -- applying entries (local and from sync) -------------------------------------------------
 
-    def apply_entries(self, entries: Sequence[Entry]) -> dict[str, CaseState]:
+    def apply_entries(
+        self, entries: Sequence[Entry], refused: list[str] | None = None
+    ) -> dict[str, CaseState]:
         """Merge entries received from elsewhere (the county, a bundle): a set union, then
-        re-projection of every case they touch. Entries already present are ignored."""
+        re-projection of every case they touch. Entries already present are ignored, and so is
+        a second report of a case (its reason added to ``refused`` when given)."""
         with self.write() as conn:
             for e in entries:
                 self.hlc.observe(e.hlc)
-            return self._append(conn, list(entries), local=False)
+            return self._append(conn, list(entries), local=False, refused=refused)
 
     def _entry(
         self, case_id: str, action: Action, actor: Actor, payload: dict[str, Any], at: Millis
@@ -688,7 +793,11 @@ class Store:
         *,
         local: bool,
         known: dict[str, list[Entry]] | None = None,
+        refused: list[str] | None = None,
     ) -> dict[str, CaseState]:
+        """Append entries and re-project their cases. A second opening entry of a case (a
+        report naming a case that already has one) is never stored, whatever its stamp: it is
+        left out and, when ``refused`` is given, the reason added to it."""
         by_case: dict[str, list[Entry]] = {}
         for e in entries:
             by_case.setdefault(e.case_id, []).append(e)
@@ -700,6 +809,8 @@ class Store:
                 existing = self._timeline(conn, case_id) if rowid is not None else []
             present = {e.id for e in existing}
             fresh = [e for e in new if e.id not in present]
+            # The first report applied is the case's report: a later one is never stored.
+            fresh = scope_rules.one_report([*existing, *fresh], refused)[len(existing) :]
             if not fresh and rowid is not None:
                 results[case_id] = project(existing, self.rules)
                 continue
@@ -741,13 +852,15 @@ class Store:
     def _timeline(self, conn: Any, case_id: str) -> list[Entry]:
         rows = conn.execute(
             "SELECT e.id, e.action, e.actor, e.role, e.at, e.hlc, e.payload FROM case_events e "
-            "JOIN cases c ON c.rowid = e.case_rowid WHERE c.id = ?",
+            "JOIN cases c ON c.rowid = e.case_rowid WHERE c.id = ? ORDER BY e.seq",
             [case_id],
         ).fetchall()
-        return [
+        # In the order applied, with one report (a second one, stored by an older version,
+        # never counts): the same rule as the county's.
+        return scope_rules.one_report(
             Entry(r[0], case_id, Action(r[1]), r[2], Role(r[3]), r[4], r[5], json.loads(r[6]))
             for r in rows
-        ]
+        )
 
     def _save_projection(
         self,

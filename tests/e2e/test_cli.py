@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from sync import cli
+from sync.model.clock import new_id
+from sync.model.records import Action, Entry
 from sync.store import Store, replica
 
 from .conftest import (
@@ -89,8 +91,17 @@ def test_login_and_sync_on_a_machine_without_a_keyring(
         actor = store.account(county.account(OP)["id"])
         assert actor is not None
         grid = county.account(f"{TOWNSHIP_B}-gw")["grids"][0]
-        store.report(
-            actor,
+        # The store refuses a report in another township itself, so it is written as a client
+        # with older rules would have: straight into the timeline and the outbox.
+        at = store.now()
+        forged = Entry(
+            new_id(),
+            new_id(),
+            Action.REPORT,
+            actor.id,
+            actor.role,
+            at,
+            store.hlc.now().encode(),
             {
                 "title": "外镇",
                 "category": "9901",
@@ -99,6 +110,8 @@ def test_login_and_sync_on_a_machine_without_a_keyring(
                 "township_code": TOWNSHIP_B,
             },
         )
+        with store.write() as conn:
+            store._append(conn, [forged], local=True)
     out = gridroom(["sync", "--password-stdin"], tmp_path, stdin=county.password(OP) + "\n")
     assert out.returncode == 1, out.stderr  # the store found through the saved settings
     summary = json.loads(out.stdout)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from sync.client import login
 from sync.model.clock import new_id
 from sync.model.records import Action, Actor, Entry, Role
+from sync.model.workflow import Refused
 from sync.store import replica
 
 from .conftest import TOWNSHIP_A, TOWNSHIP_B, CountyServer, Device, report_case
@@ -68,17 +71,20 @@ def test_a_report_outside_the_scope_takes_its_case_with_it(
 ) -> None:
     a = devices(OP)
     other_grid = county.account(f"{TOWNSHIP_B}-gw")["grids"][0]
-    outside = a.store.report(
-        a.actor,
-        {
-            "title": "外镇事件",
-            "category": "9901",
-            "grid_id": other_grid,
-            "village_code": other_grid[:12],
-            "township_code": TOWNSHIP_B,
-        },
-    ).case_id
-    a.store.comment(outside, a.actor, "补充说明")
+    fields = {
+        "title": "外镇事件",
+        "category": "9901",
+        "grid_id": other_grid,
+        "village_code": other_grid[:12],
+        "township_code": TOWNSHIP_B,
+    }
+    # The store refuses this itself (the county's rule, applied locally) …
+    with pytest.raises(Refused, match="not a grid known here"):
+        a.store.report(a.actor, fields)
+    # … so the entries are forged, as a client with older rules would have written them.
+    outside = new_id()
+    _forge(a, outside, Action.REPORT, a.actor, fields)
+    _forge(a, outside, Action.COMMENT, a.actor, {"text": "补充说明"})
     inside = report_case(a, "本镇事件")
     report = a.sync()
     assert report.status == "partial"

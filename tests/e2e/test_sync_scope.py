@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from sync import protocol
 from sync.model.clock import HlcStamp, new_id
+from sync.model.workflow import Refused
 from sync.store import replica
 
 from .conftest import (
@@ -191,10 +194,16 @@ def test_a_grid_worker_sees_only_their_grids(
     gw.sync()
     assert gw.store.case(in_my_grid) is not None
     assert gw.store.case(elsewhere) is None
-    # The grid worker may not report into a grid that is not theirs.
-    gw.store.report(gw.actor, {"title": "越网格上报", "category": "9901", "grid_id": others[1]})
-    assert gw.sync().status == "partial"
-    assert [q.code for q in replica.quarantined(gw.store)] == ["out_of_scope"]
+    # The grid worker may not report into a grid that is not theirs: the device refuses it
+    # locally, by the county's own rule, and the county refuses the same entry forged.
+    fields = {"title": "越网格上报", "category": "9901", "grid_id": others[1]}
+    with pytest.raises(Refused, match="the case's place is outside this device's scope") as local:
+        gw.store.report(gw.actor, fields)
+    gw_account = county.account(GW_A)
+    forged = _entry(gw_account["id"], "grid_worker", new_id(), "report", fields)
+    [result] = _push(county, gw.token, forged)
+    assert (result["code"], result["reason"]) == ("out_of_scope", local.value.reason)
+    assert gw.sync().status == "ok" and replica.quarantined(gw.store) == []
     # Dispatched to one of their grids, the other case arrives whole (its history too).
     op.store.accept(elsewhere, op.actor)
     op.store.dispatch(elsewhere, op.actor, ("grid", mine[1]))
