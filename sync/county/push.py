@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import protocol
 from ..model import scope
-from ..model.clock import Millis
+from ..model.clock import HlcStamp, Millis
 from ..model.records import (
     AssigneeKind,
     Entry,
@@ -79,9 +79,13 @@ class PushMixin(CountyBase):
             results: list[dict[str, Any]] = []
             cases: dict[str, CaseWork] = {}
             ref = self._reference(tx)
+            # The last stamp stored for each device in this push: a clamped stamp sorts after it.
+            stamps: dict[str, str] = {}
             for raw in lists["entries"]:
                 results.append(
-                    self._push_entry(tx, session, raw, cases, ref, server_now, device_offset)
+                    self._push_entry(
+                        tx, session, raw, cases, ref, server_now, device_offset, stamps
+                    )
                 )
             self._settle_cases(tx, session, cases, ref)
             for raw in lists["attachments"]:
@@ -118,6 +122,7 @@ class PushMixin(CountyBase):
         ref: scope.Reference,
         server_now: Millis,
         device_offset: int,
+        stamps: dict[str, str],
     ) -> dict[str, Any]:
         item_id = raw.get("id") if isinstance(raw, Mapping) else None
         result: dict[str, Any] = {"kind": "entry", "id": str(item_id)}
@@ -160,8 +165,13 @@ class PushMixin(CountyBase):
                 case = CaseWork(e.case_id, False, set())
                 cases[e.case_id] = case
             assert case is not None
+            stamper = HlcStamp.decode(e.hlc).device
             clamped = protocol.clamp_stamp(
-                e.at, e.hlc, server_now=server_now, device_offset=device_offset
+                e.at,
+                e.hlc,
+                server_now=server_now,
+                device_offset=device_offset,
+                after=stamps.get(stamper),
             )
             if clamped is not None:
                 e = dataclasses.replace(e, at=clamped[0], hlc=clamped[1])
@@ -185,6 +195,7 @@ class PushMixin(CountyBase):
                     server_now,
                 ],
             )
+            stamps[stamper] = max(e.hlc, stamps.get(stamper, e.hlc))
             case.new.append(e)
             case.state = None  # projected again when a later entry of the batch needs it
             if e.action in OPENING and not case.existed:

@@ -336,6 +336,34 @@ def test_stamps_from_the_future_are_clamped(county: County, accounts: dict[str, 
     assert again["status"] == "duplicate" and again["stamp"] == result["stamp"]
 
 
+def test_clamped_stamps_of_one_device_keep_its_order(
+    county: County, accounts: dict[str, Any]
+) -> None:
+    # A device far ahead whose offset the county underestimates: its stamps are capped to now,
+    # where their counters (50, then 0) would put the comment before the report.
+    session, _ = sign_in(county, accounts, f"{A}-op")
+    op = accounts[f"{A}-op"]
+    ahead = 10 * 365 * 86_400_000
+    first = report(op, accounts[f"{A}-gw"]["grids"][0])
+    first = {**first, "at": NOW + ahead, "hlc": HlcStamp(NOW + ahead, 50, "T001").encode()}
+    later = entry(op, first["case_id"], "comment", {"text": "已到现场"})
+    later = {
+        **later,
+        "at": NOW + ahead + 1000,
+        "hlc": HlcStamp(NOW + ahead + 1000, 0, "T001").encode(),
+    }
+    results = county.push(
+        session,
+        {"batch_id": new_id(), "entries": [first, later]},
+        server_now=NOW,
+        device_offset=-ahead // 2,
+    )["results"]
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    stamps = [r["stamp"]["hlc"] for r in results]
+    assert all(HlcStamp.decode(h).wall <= NOW for h in stamps)
+    assert stamps[0] < stamps[1], "the report still comes before the comment"
+
+
 # -- pull and snapshot -------------------------------------------------------------------------
 
 
