@@ -242,12 +242,12 @@ def test_an_attachment_chunk_stops_at_the_chunk_limit(county: CountyServer) -> N
 
 def _push_text(entry_title: str) -> bytes:
     """A push whose one entry's title is the JSON text ``entry_title`` (escapes kept as sent)."""
-    return (
-        '{"cursor": 0, "push": {"batch_id": "b-%s", "entries": [{"id": "e1", "case_id": "c1", '
+    text = (
+        '{"cursor": 0, "push": {"batch_id": "b-BATCH", "entries": [{"id": "e1", "case_id": "c1", '
         '"action": "report", "actor_id": "a1", "role": "operator", "at": 1795327473928, '
-        '"hlc": "1795327473928.0000.ABCD", "payload": {"title": "%s"}}]}}'
-        % (secrets.token_hex(4), entry_title)
-    ).encode()
+        '"hlc": "1795327473928.0000.ABCD", "payload": {"title": "TITLE"}}]}}'
+    )
+    return text.replace("BATCH", secrets.token_hex(4)).replace("TITLE", entry_title).encode()
 
 
 @pytest.mark.parametrize(
