@@ -33,7 +33,7 @@ def test_defaults_then_site_then_user_with_origins(tmp_path: Path) -> None:
 def test_locked_keys_cannot_be_overridden(tmp_path: Path) -> None:
     site = (
         'server_url = "https://grid.example"\n'
-        '[policy]\nrequire_encryption = true\nlocked = ["server_url", "require_encryption"]\n'
+        "[policy]\nrequire_encryption = true\nlocked = [\"server_url\", \"require_encryption\"]\n"
     )
     s = make(tmp_path, site)
     assert s.effective("require_encryption") == (True, "site (locked)")
