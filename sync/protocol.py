@@ -287,7 +287,8 @@ def gunzip(data: bytes, limit: int = BODY_MAX_DECOMPRESSED) -> bytes:
 
 def decode_json(data: bytes, *, max_depth: int = JSON_DEPTH_MAX) -> Any:
     """Parse a JSON body: strict UTF-8, no lone surrogates (``"\\ud800"`` is valid JSON but no
-    text: it cannot be stored or sent on), at most ``max_depth`` levels of nesting."""
+    text: it cannot be stored or sent on) and no NUL characters in texts, at most ``max_depth``
+    levels of nesting."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -305,7 +306,8 @@ def decode_json(data: bytes, *, max_depth: int = JSON_DEPTH_MAX) -> Any:
 
 
 def check_json_text(value: Any, *, max_depth: int = JSON_DEPTH_MAX) -> None:
-    """Refuse a decoded JSON value nested past ``max_depth`` or holding a lone surrogate."""
+    """Refuse a decoded JSON value nested past ``max_depth`` or holding a lone surrogate or a
+    NUL character in a text (a member name included)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -323,6 +325,9 @@ def check_json_text(value: Any, *, max_depth: int = JSON_DEPTH_MAX) -> None:
 
 
 def _check_text(text: str) -> None:
+    if "\x00" in text:
+        # PostgreSQL cannot store it, and no name, title or note means it.
+        raise WireError("bad_request", "the body holds a NUL character (\\u0000) in a text")
     if not text.isascii():
         try:
             text.encode("utf-8")

@@ -255,13 +255,14 @@ def _push_text(entry_title: str) -> bytes:
     [
         (_push_text("\\ud800"), False, "lone surrogate"),
         (_push_text("\\udc00 after"), True, "lone surrogate"),
+        (_push_text("before\\u0000after"), False, "NUL character"),
         (b"[" * 100_000 + b"]" * 100_000, False, "nests deeper"),
         (b'{"cursor": 0, "x": "\xff\xfe"}', False, "not UTF-8"),
         (b'{"cursor": 0, "x": "\xff\xfe"}', True, "not UTF-8"),
         (b'{"cursor": 0,', False, "not valid JSON"),
         (gzip.compress(b'{"cursor": 0}')[:-6], False, "cut short"),
     ],
-    ids=["surrogate", "surrogate-gzip", "deep", "utf8", "utf8-gzip", "json", "gzip-cut"],
+    ids=["surrogate", "surrogate-gzip", "nul", "deep", "utf8", "utf8-gzip", "json", "gzip-cut"],
 )
 def test_a_bad_body_gets_400_in_the_protocol_shape(
     county: CountyServer, body: bytes, gzipped: bool, what: str
