@@ -266,6 +266,11 @@ class Inflater:
         except zlib.error as exc:
             raise WireError("bad_request", f"the gzip body is damaged ({exc})") from None
 
+    @property
+    def size(self) -> int:
+        """Decompressed bytes so far."""
+        return len(self._out)
+
     def finish(self) -> bytes:
         """The whole decompressed body; a gzip stream cut short is refused."""
         if not self._inflater.eof:

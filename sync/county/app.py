@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.routing import Match
@@ -59,10 +60,16 @@ class RequestLimits:
     ``Content-Encoding: gzip`` body is inflated as it arrives with a cap on the decompressed
     bytes, so a gzip bomb stops at the limit too. A JSON body that is not UTF-8, nests too deep or
     holds a lone surrogate is refused with 400. Every refusal is in the protocol's error shape.
+
+    A body past the few KB anyone may send is read on only once ``authenticate`` accepted the
+    request's token: a made-up ``Bearer`` header gets 401, not 8 MiB of the server's memory.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, authenticate: Callable[[str | None], object] | None = None
+    ) -> None:
         self.app = app
+        self.authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,6 +97,11 @@ class RequestLimits:
         inflater = protocol.Inflater(body_max) if encoding in ("gzip", "x-gzip") else None
         body = bytearray()
         received = 0
+        admitted = wire_max <= protocol.PUBLIC_BODY_MAX or self.authenticate is None
+        if not admitted and length is not None and int(length) > protocol.PUBLIC_BODY_MAX:
+            if not await self._admit(headers, send):
+                return
+            admitted = True
         try:
             while True:
                 message = await receive()
@@ -104,6 +116,11 @@ class RequestLimits:
                     inflater.feed(chunk)
                 else:
                     body += chunk
+                inflated = inflater.size if inflater is not None else received
+                if not admitted and max(received, inflated) > protocol.PUBLIC_BODY_MAX:
+                    if not await self._admit(headers, send):
+                        return
+                    admitted = True
                 if not message.get("more_body"):
                     break
             raw = inflater.finish() if inflater is not None else bytes(body)
@@ -132,6 +149,23 @@ class RequestLimits:
             return {"type": "http.request", "body": raw, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _admit(self, headers: dict[bytes, bytes], send: Send) -> bool:
+        """Whether the request's token is good; if not, the refusal has been sent."""
+        assert self.authenticate is not None
+        header = headers.get(b"authorization", b"").decode("latin-1")
+        try:
+            await run_in_threadpool(self.authenticate, header)
+        except ApiError as exc:
+            await _send_error(send, exc.code, exc.message, close=True)
+            return False
+        except DatabaseError as exc:
+            log.error("database: %s", exc)
+            await _send_error(
+                send, "unavailable", "The county database is unavailable; retry later.", close=True
+            )
+            return False
+        return True
 
 
 def _too_large(limit: int) -> str:
@@ -393,7 +427,7 @@ def create_app(
         minimum_size=protocol.GZIP_MIN,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, protocol.BLOB_TYPE),
     )
-    app.add_middleware(RequestLimits)
+    app.add_middleware(RequestLimits, authenticate=county.authenticate)
     app.add_middleware(ProtocolVersion)
 
     @app.exception_handler(ApiError)

@@ -203,6 +203,27 @@ def test_a_sign_in_without_a_token_takes_a_few_kb(county: CountyServer) -> None:
     assert_error_shape(r.content, "too_large")
 
 
+def test_a_made_up_token_gets_401_before_the_body_is_read(county: CountyServer) -> None:
+    forged = {"Authorization": "Bearer " + "A" * 43, "Content-Type": "application/json"}
+    answer = send_endless(county, protocol.SYNC, forged, zeros())
+    assert answer.status == 401, answer.body
+    assert_error_shape(answer.body, "unauthorized")
+    assert answer.sent < IN_FLIGHT, answer.sent
+    r = api(
+        county,
+        "POST",
+        protocol.SYNC,
+        data=b'{"cursor": 0, "x": "' + b"0" * 100_000 + b'"}',
+        headers=forged,
+    )
+    assert r.status_code == 401
+    assert_error_shape(r.content, "unauthorized")
+    # A small body with a good token still goes straight through (one token check, the route's).
+    token = sign_in(county)
+    r = api(county, "POST", protocol.SYNC, token, json={"cursor": 0})
+    assert r.status_code == 200, r.text
+
+
 def test_a_gzip_bomb_stops_at_the_decompressed_limit(county: CountyServer) -> None:
     token = sign_in(county)
     before = memory_kb(county)
