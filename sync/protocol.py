@@ -292,8 +292,7 @@ def gunzip(data: bytes, limit: int = BODY_MAX_DECOMPRESSED) -> bytes:
 
 def decode_json(data: bytes, *, max_depth: int = JSON_DEPTH_MAX) -> Any:
     """Parse a JSON body: strict UTF-8, no lone surrogates (``"\\ud800"`` is valid JSON but no
-    text: it cannot be stored or sent on) and no NUL characters in texts, at most ``max_depth``
-    levels of nesting."""
+    text: it cannot be stored or sent on), at most ``max_depth`` levels of nesting."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -311,8 +310,7 @@ def decode_json(data: bytes, *, max_depth: int = JSON_DEPTH_MAX) -> Any:
 
 
 def check_json_text(value: Any, *, max_depth: int = JSON_DEPTH_MAX) -> None:
-    """Refuse a decoded JSON value nested past ``max_depth`` or holding a lone surrogate or a
-    NUL character in a text (a member name included)."""
+    """Refuse a decoded JSON value nested past ``max_depth`` or holding a lone surrogate."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -330,9 +328,6 @@ def check_json_text(value: Any, *, max_depth: int = JSON_DEPTH_MAX) -> None:
 
 
 def _check_text(text: str) -> None:
-    if "\x00" in text:
-        # PostgreSQL cannot store it, and no name, title or note means it.
-        raise WireError("bad_request", "the body holds a NUL character (\\u0000) in a text")
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -366,7 +361,25 @@ def _str(d: Mapping[str, Any], key: str, what: str, *, max_len: int = 10_000) ->
         raise WireError("malformed", f"{what} {key!r} must be text")
     if len(value) > max_len:
         raise WireError("malformed", f"{what} {key!r} is longer than {max_len} characters")
+    if "\x00" in value:
+        raise WireError("malformed", f"{what} {key!r} holds a NUL character (\\u0000)")
     return value
+
+
+def _no_nul(value: Any, what: str) -> None:
+    """Refuse a NUL character anywhere in a JSON value's texts (keys included): no name, title or
+    note means one, and PostgreSQL cannot store it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise WireError("malformed", f"{what} holds a NUL character (\\u0000)")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _opt_str(d: Mapping[str, Any], key: str, what: str, *, max_len: int = 10_000) -> str | None:
@@ -442,6 +455,7 @@ def entry_from_wire(d: Mapping[str, Any]) -> Entry:
         raise WireError("malformed", "a timeline entry's payload must be a JSON object")
     if json_size(payload) > PAYLOAD_MAX:
         raise WireError("malformed", f"a timeline entry's payload exceeds {PAYLOAD_MAX:,} bytes")
+    _no_nul(payload, "a timeline entry's payload")
     return Entry(
         id=_id(d, "id", what),
         case_id=_id(d, "case_id", what),

@@ -259,6 +259,8 @@ _RANGE = re.compile(r"\s*bytes=\d+-\d*\s*")
 
 
 _ID_PATTERN = protocol._ID.pattern
+#: Text without NUL characters (PostgreSQL cannot hold one; no name or code means one).
+_TEXT = r"^[^\x00]*$"
 _SHA256_PATTERN = protocol._SHA256.pattern
 #: The largest whole number a request member may hold: 2**53 - 1, the largest every JSON
 #: reader (a double) holds exactly; a change sequence number or a page budget never comes near.
@@ -292,7 +294,11 @@ class _Request(BaseModel):
 class LoginRequest(_Request):
     """Sign in and enrol this device (first sign-in) to a township."""
 
-    login: str = Field(max_length=protocol.LOGIN_MAX, description="account name, e.g. 330825102-op")
+    login: str = Field(
+        max_length=protocol.LOGIN_MAX,
+        pattern=_TEXT,
+        description="account name, e.g. 330825102-op",
+    )
     password: str = Field(max_length=protocol.PASSWORD_MAX)
     device_id: str = Field(
         pattern=_ID_PATTERN,
@@ -300,14 +306,15 @@ class LoginRequest(_Request):
         description="the device's own id (UUIDv7), stable for its store",
     )
     device_name: str = Field(
-        "", max_length=100, description="a name people recognise, e.g. 指挥室-1"
+        "", max_length=100, pattern=_TEXT, description="a name people recognise, e.g. 指挥室-1"
     )
     township: str | None = Field(
         None,
         max_length=12,
+        pattern=_TEXT,
         description="for county-level accounts: enrol the device to this township",
     )
-    client_version: str | None = Field(None, max_length=100)
+    client_version: str | None = Field(None, max_length=100, pattern=_TEXT)
 
 
 class PushBatch(_Request):
@@ -340,8 +347,14 @@ class SyncRequest(_Request):
 class SnapshotRequest(_Request):
     """Re-pull one village in full (drift repair), paged by case id."""
 
-    village_code: str = Field(description="village code, or '' for cases without a village")
-    after: str | None = Field(None, description="the `next` of the previous page")
+    village_code: str = Field(
+        max_length=64,
+        pattern=_TEXT,
+        description="village code, or '' for cases without a village",
+    )
+    after: str | None = Field(
+        None, max_length=200, pattern=_TEXT, description="the `next` of the previous page"
+    )
     page_bytes: Positive | None = None
 
 

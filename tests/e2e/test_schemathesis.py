@@ -57,10 +57,6 @@ def schemathesis(
         "1",
         "--generation-database",
         "none",
-        # No text on the wire holds U+0000 (docs/sync-protocol.md section 2; PostgreSQL cannot
-        # store it): the server refuses it with 400, which JSON Schema has no word for.
-        "--generation-allow-x00",
-        "false",
         "--no-color",
         *([] if seed == "random" else ["--seed", seed]),
         *args,

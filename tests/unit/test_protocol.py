@@ -15,9 +15,13 @@ from sync.model.taxonomy import default_taxonomy
 
 ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,40}\Z")
 millis = st.integers(min_value=0, max_value=4_102_444_800_000)
+#: Wire text: anything but NUL, which the protocol refuses (PostgreSQL cannot store it).
+wire_text = st.characters(exclude_characters="\x00")
 payloads = st.dictionaries(
-    st.text(min_size=1, max_size=10),
-    st.one_of(st.text(max_size=50), st.integers(-(2**40), 2**40), st.booleans(), st.none()),
+    st.text(wire_text, min_size=1, max_size=10),
+    st.one_of(
+        st.text(wire_text, max_size=50), st.integers(-(2**40), 2**40), st.booleans(), st.none()
+    ),
     max_size=6,
 )
 
