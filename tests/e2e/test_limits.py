@@ -101,7 +101,11 @@ class Answer:
 
 
 def send_endless(
-    server: CountyServer, path: str, headers: dict[str, str], pieces: Iterator[bytes]
+    server: CountyServer,
+    path: str,
+    headers: dict[str, str],
+    pieces: Iterator[bytes],
+    method: str = "POST",
 ) -> Answer:
     """POST a chunked body made of ``pieces`` that goes on until the server answers (or, as the
     test's own bound, ENDLESS_CAP bytes); the answer is read while the body is still being sent.
@@ -110,7 +114,7 @@ def send_endless(
     host, port = address.hostname or "127.0.0.1", address.port or 80
     sock = socket.create_connection((host, port), timeout=15)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
-    head = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", "Transfer-Encoding: chunked"]
+    head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Transfer-Encoding: chunked"]
     head += [f"{k}: {v}" for k, v in headers.items()]
     sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
     sent = 0
@@ -130,7 +134,7 @@ def send_endless(
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
     try:
-        response = http.client.HTTPResponse(sock, method="POST")
+        response = http.client.HTTPResponse(sock, method=method)
         try:
             response.begin()
         except TimeoutError:
@@ -174,7 +178,8 @@ def test_an_endless_chunked_body_is_stopped_at_the_limit(county: CountyServer) -
         zeros(),
     )
     assert answer.status == 413, answer.body
-    assert_error_shape(answer.body, "too_large")
+    error = assert_error_shape(answer.body, "too_large")
+    assert f"{protocol.BODY_MAX:,} bytes" in error["message"], error
     # Answered at the limit, not when the client gave up (or ran out of memory).
     assert answer.sent < protocol.BODY_MAX + IN_FLIGHT, answer.sent
     grown_mb = (memory_kb(county) - before) / 1024
@@ -185,7 +190,8 @@ def test_an_endless_chunked_body_is_stopped_at_the_limit(county: CountyServer) -
 def test_a_sign_in_without_a_token_takes_a_few_kb(county: CountyServer) -> None:
     answer = send_endless(county, protocol.LOGIN, {"Content-Type": "application/json"}, zeros(1024))
     assert answer.status == 413, answer.body
-    assert_error_shape(answer.body, "too_large")
+    error = assert_error_shape(answer.body, "too_large")
+    assert f"{protocol.PUBLIC_BODY_MAX:,} bytes" in error["message"], error
     assert answer.sent < IN_FLIGHT, answer.sent
     # Declared up front: refused before a byte of it is read.
     password = "x" * (protocol.PUBLIC_BODY_MAX + 1)
@@ -252,9 +258,11 @@ def test_an_attachment_chunk_stops_at_the_chunk_limit(county: CountyServer) -> N
         protocol.BLOB.format(sha256="0" * 64) + "?offset=0",
         {"Authorization": f"Bearer {token}", "Content-Type": protocol.BLOB_TYPE},
         zeros(),
+        method="PUT",
     )
     assert answer.status == 413, answer.body
-    assert_error_shape(answer.body, "too_large")
+    error = assert_error_shape(answer.body, "too_large")
+    assert f"{protocol.CHUNK_MAX:,} bytes" in error["message"], error
     assert answer.sent < protocol.CHUNK_MAX + IN_FLIGHT, answer.sent
 
 
