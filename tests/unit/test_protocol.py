@@ -172,6 +172,48 @@ def test_gzip_bombs_and_damage_are_refused() -> None:
         protocol.decode_json(b"{nope")
 
 
+def test_a_streamed_gzip_body_stops_inflating_at_the_limit() -> None:
+    # Fed as it arrives, a bomb is refused once the inflated bytes pass the limit, not after.
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024))
+    inflater = protocol.Inflater(limit=1024 * 1024)
+    with pytest.raises(protocol.WireError) as info:
+        for i in range(0, len(bomb), 1024):
+            inflater.feed(bomb[i : i + 1024])
+    assert info.value.code == "too_large"
+    assert inflater.size <= 1024 * 1024 + 1
+    assert i < len(bomb) // 10  # it stopped early in the stream
+    whole = protocol.Inflater()
+    body = gzip.compress(protocol.dumps({"cursor": 7}))
+    for i in range(len(body)):
+        whole.feed(body[i : i + 1])
+    assert protocol.decode_json(whole.finish()) == {"cursor": 7}
+    cut = protocol.Inflater()
+    cut.feed(body[:-4])
+    with pytest.raises(protocol.WireError, match="cut short"):
+        cut.finish()
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (b'{"t": "\\ud800"}', "lone surrogate"),
+        (b'{"\\udfff": 1}', "lone surrogate"),
+        (b"[" * 33 + b"]" * 33, "nests deeper than 32"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests deeper than 32"),
+        (b'"\xc3\x28"', "not UTF-8"),
+    ],
+)
+def test_json_bodies_that_are_no_text_are_refused(text: bytes, why: str) -> None:
+    with pytest.raises(protocol.WireError, match=why) as info:
+        protocol.decode_json(text)
+    assert info.value.code == "bad_request"
+
+
+def test_json_bodies_within_the_rules_decode() -> None:
+    assert protocol.decode_json(b'{"t": "\\ud83d\\ude00"}') == {"t": "\U0001f600"}
+    assert protocol.decode_json(b"[" * 32 + b"]" * 32) is not None
+
+
 NOW = 1_800_000_000_000
 
 
