@@ -115,9 +115,20 @@ PROOF_RANGES = 16
 PROOF_RANGE_BYTES = 512
 #: How long a challenge may be answered.
 CHALLENGE_TTL_MS = 15 * 60_000
-#: Largest request body the server accepts, compressed and after decompression.
+#: Largest request body the server accepts, compressed and after decompression. The server
+#: counts the bytes as they arrive (a chunked body has no Content-Length to trust) and stops
+#: reading at the limit with 413 ``too_large``.
 BODY_MAX = 8 * 1024 * 1024
 BODY_MAX_DECOMPRESSED = 16 * 1024 * 1024
+#: Largest body of a request that carries no token (sign-in, health), also after decompression:
+#: a sign-in is a few hundred bytes, and nobody unknown gets to make the server read megabytes.
+PUBLIC_BODY_MAX = 4 * 1024
+#: Longest password and login name a sign-in may carry (characters).
+PASSWORD_MAX = 1024
+LOGIN_MAX = 64
+#: Deepest nesting of arrays and objects a JSON body may have (the protocol's own bodies are
+#: five levels deep; a timeline payload a few more).
+JSON_DEPTH_MAX = 32
 #: Largest JSON payload of one timeline entry.
 PAYLOAD_MAX = 64 * 1024
 #: Items in one push request.
@@ -162,6 +173,7 @@ ERRORS: dict[str, ErrorKind] = {
         ErrorKind("out_of_scope", 403, False, "the record is outside the device's scope"),
         ErrorKind("wrong_device", 403, False, "the device is enrolled to another township"),
         ErrorKind("not_found", 404, False, "no such record, or not visible in this scope"),
+        ErrorKind("method_not_allowed", 405, False, "the endpoint does not take this method"),
         ErrorKind(
             "offset_mismatch",
             409,
@@ -253,6 +265,39 @@ def encode_body(value: Any) -> tuple[bytes, dict[str, str]]:
     return raw, headers
 
 
+class Inflater:
+    """Streaming gzip decompression that refuses to inflate past ``limit`` bytes (a zip bomb):
+    feed it the compressed body piece by piece as it arrives, never holding more than the limit.
+    """
+
+    def __init__(self, limit: int = BODY_MAX_DECOMPRESSED) -> None:
+        self.limit = limit
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._out = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        try:
+            while data:
+                room = self.limit + 1 - len(self._out)
+                self._out += self._inflater.decompress(data, room)
+                if len(self._out) > self.limit:
+                    raise WireError("too_large", f"the body inflates past {self.limit:,} bytes")
+                data = self._inflater.unconsumed_tail
+        except zlib.error as exc:
+            raise WireError("bad_request", f"the gzip body is damaged ({exc})") from None
+
+    @property
+    def size(self) -> int:
+        """Decompressed bytes so far."""
+        return len(self._out)
+
+    def finish(self) -> bytes:
+        """The whole decompressed body; a gzip stream cut short is refused."""
+        if not self._inflater.eof:
+            raise WireError("bad_request", "the gzip body is cut short")
+        return bytes(self._out)
+
+
 def gunzip(data: bytes, limit: int = BODY_MAX_DECOMPRESSED) -> bytes:
     """Decompress a gzip body, refusing one that inflates past ``limit`` (a zip bomb)."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -265,11 +310,53 @@ def gunzip(data: bytes, limit: int = BODY_MAX_DECOMPRESSED) -> bytes:
     return out
 
 
-def decode_json(data: bytes) -> Any:
+def decode_json(data: bytes, *, max_depth: int = JSON_DEPTH_MAX) -> Any:
+    """Parse a JSON body: strict UTF-8, no lone surrogates (``"\\ud800"`` is valid JSON but no
+    text: it cannot be stored or sent on), at most ``max_depth`` levels of nesting."""
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WireError(
+            "bad_request", f"the body is not UTF-8 text (byte {exc.start} is not valid)"
+        ) from None
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise WireError("bad_request", f"the body nests deeper than {max_depth} levels") from None
+    except ValueError as exc:
         raise WireError("bad_request", f"the body is not valid JSON ({exc})") from None
+    check_json_text(value, max_depth=max_depth)
+    return value
+
+
+def check_json_text(value: Any, *, max_depth: int = JSON_DEPTH_MAX) -> None:
+    """Refuse a decoded JSON value nested past ``max_depth`` or holding a lone surrogate."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict | list):
+            if depth > max_depth:
+                raise WireError("bad_request", f"the body nests deeper than {max_depth} levels")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    _check_text(key)
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in item)
+
+
+def _check_text(text: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise WireError(
+                "bad_request",
+                f"the body holds a lone surrogate (\\u{ord(text[exc.start]):04x}), which is "
+                "not a character",
+            ) from None
 
 
 # -- field checks ------------------------------------------------------------------------------
@@ -299,7 +386,25 @@ def _str(d: Mapping[str, Any], key: str, what: str, *, max_len: int = 10_000) ->
         raise WireError("malformed", f"{what} {key!r} must be text")
     if len(value) > max_len:
         raise WireError("malformed", f"{what} {key!r} is longer than {max_len} characters")
+    if "\x00" in value:
+        raise WireError("malformed", f"{what} {key!r} holds a NUL character (\\u0000)")
     return value
+
+
+def _no_nul(value: Any, what: str) -> None:
+    """Refuse a NUL character anywhere in a JSON value's texts (keys included): no name, title or
+    note means one, and PostgreSQL cannot store it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise WireError("malformed", f"{what} holds a NUL character (\\u0000)")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _opt_str(d: Mapping[str, Any], key: str, what: str, *, max_len: int = 10_000) -> str | None:
@@ -423,6 +528,7 @@ def entry_from_wire(d: Mapping[str, Any]) -> Entry:
         raise WireError("malformed", "a timeline entry's payload must be a JSON object")
     if json_size(payload) > PAYLOAD_MAX:
         raise WireError("malformed", f"a timeline entry's payload exceeds {PAYLOAD_MAX:,} bytes")
+    _no_nul(payload, "a timeline entry's payload")
     return Entry(
         id=_id(d, "id", what),
         case_id=_id(d, "case_id", what),

@@ -9,10 +9,13 @@ is dispatched to, and a device sees a case when the two sets meet.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import secrets
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -68,6 +71,38 @@ THROTTLE_WINDOW_MS = 15 * 60_000
 #: First lock-out after too many failures; doubles with each further failure, up to the cap.
 LOCKOUT_MS = 60_000
 LOCKOUT_MAX_MS = 15 * 60_000
+
+
+#: Argon2id hashes that may run at once (each takes the profile's memory: 64 MiB standard).
+#: Beyond them a sign-in waits HASH_WAIT_S for a slot, then is answered 503 with Retry-After.
+HASH_SLOTS = 2
+HASH_WAIT_S = 1.0
+HASH_RETRY_AFTER_S = 2
+
+
+class HashBusy(Exception):
+    """Every hashing slot stayed taken for HASH_WAIT_S."""
+
+
+class HashSlots:
+    """Caps how many password hashes run at once, so a burst of sign-ins (or someone guessing)
+    cannot make the server allocate 64 MiB per request until it runs out of memory."""
+
+    def __init__(self, slots: int = HASH_SLOTS, wait_s: float = HASH_WAIT_S) -> None:
+        if slots < 1:
+            raise ValueError("at least one password hash must be allowed to run")
+        self.slots = slots
+        self.wait_s = wait_s
+        self._semaphore = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self._semaphore.acquire(timeout=self.wait_s):
+            raise HashBusy
+        try:
+            yield
+        finally:
+            self._semaphore.release()
 
 
 def hash_password(password: str) -> str:

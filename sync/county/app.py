@@ -1,6 +1,6 @@
 """The county platform's HTTP API (ASGI, FastAPI): the protocol's endpoints over :class:`County`.
 
-Bodies are JSON, gzip'd both ways when large (requests through :class:`GunzipRequests`,
+Bodies are JSON, gzip'd both ways when large (requests through :class:`RequestLimits`,
 responses through Starlette's GZip middleware); every error is ``{"error": {code, message,
 retry}}`` with the status from :data:`sync.protocol.ERRORS`. FastAPI publishes the OpenAPI
 description at ``/openapi.json``.
@@ -14,14 +14,19 @@ import re
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Header, Query, Request
+from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import protocol
+from . import accounts as acc
 from .db import Database, DatabaseError
 from .service import ApiError, County, Session
 
@@ -30,41 +35,105 @@ log = logging.getLogger("gridroom.county")
 SERVER_VERSION = "0.1.0"
 
 
-class GunzipRequests:
-    """ASGI middleware: inflate ``Content-Encoding: gzip`` request bodies, within limits."""
+def _limits(scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, int]:
+    """The most bytes a request may send on the wire, and after decompression."""
+    path = scope.get("path", "")
+    bearer = headers.get(b"authorization", b"").startswith(b"Bearer ")
+    if path in _PUBLIC_PATHS or not bearer:
+        # Nobody known yet: sign-in, health, or a request that will be refused unauthorised.
+        return protocol.PUBLIC_BODY_MAX, protocol.PUBLIC_BODY_MAX
+    if scope.get("method") == "PUT" and _BLOB_PATH.fullmatch(path):
+        return protocol.CHUNK_MAX, protocol.CHUNK_MAX
+    return protocol.BODY_MAX, protocol.BODY_MAX_DECOMPRESSED
 
-    def __init__(self, app: ASGIApp) -> None:
+
+_PUBLIC_PATHS = frozenset({protocol.HEALTH, protocol.LOGIN})
+_BLOB_PATH = re.compile(re.escape(protocol.BLOB).replace(re.escape("{sha256}"), "[^/]*"))
+
+
+class RequestLimits:
+    """ASGI middleware: the limits a request body meets before any route reads it.
+
+    It counts the body's bytes as they arrive — a chunked body has no ``Content-Length`` to
+    trust — and stops reading at the limit with 413 (a request that carries no token: a few KB;
+    an attachment chunk: :data:`~sync.protocol.CHUNK_MAX`; any other: ``BODY_MAX``). A
+    ``Content-Encoding: gzip`` body is inflated as it arrives with a cap on the decompressed
+    bytes, so a gzip bomb stops at the limit too. A JSON body that is not UTF-8, nests too deep or
+    holds a lone surrogate is refused with 400. Every refusal is in the protocol's error shape.
+
+    A body past the few KB anyone may send is read on only once ``authenticate`` accepted the
+    request's token: a made-up ``Bearer`` header gets 401, not 8 MiB of the server's memory.
+    """
+
+    def __init__(
+        self, app: ASGIApp, authenticate: Callable[[str | None], object] | None = None
+    ) -> None:
         self.app = app
+        self.authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
+        wire_max, body_max = _limits(scope, headers)
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > protocol.BODY_MAX:
-            await _send_error(send, "too_large", f"the body exceeds {protocol.BODY_MAX:,} bytes")
+        if length is not None:
+            if not length.strip().isdigit():
+                await _send_error(send, "bad_request", "Content-Length is not a number", close=True)
+                return
+            if int(length) > wire_max:
+                await _send_error(send, "too_large", _too_large(wire_max), close=True)
+                return
+        encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
+        if encoding not in ("", "identity", "gzip", "x-gzip"):
+            await _send_error(
+                send,
+                "bad_request",
+                f"Content-Encoding {encoding!r}: only gzip is accepted",
+                close=True,
+            )
             return
-        if encoding not in ("gzip", "x-gzip"):
-            await self.app(scope, receive, send)
-            return
+        inflater = protocol.Inflater(body_max) if encoding in ("gzip", "x-gzip") else None
         body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
+        received = 0
+        admitted = wire_max <= protocol.PUBLIC_BODY_MAX or self.authenticate is None
+        if not admitted and length is not None and int(length) > protocol.PUBLIC_BODY_MAX:
+            if not await self._admit(headers, send):
                 return
-            body += message.get("body", b"")
-            if len(body) > protocol.BODY_MAX:
-                await _send_error(send, "too_large", "the compressed body is too large")
-                return
-            if not message.get("more_body"):
-                break
+            admitted = True
         try:
-            raw = protocol.gunzip(bytes(body))
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if received > wire_max:
+                    await _send_error(send, "too_large", _too_large(wire_max), close=True)
+                    return
+                if inflater is not None:
+                    inflater.feed(chunk)
+                else:
+                    body += chunk
+                inflated = inflater.size if inflater is not None else received
+                if not admitted and max(received, inflated) > protocol.PUBLIC_BODY_MAX:
+                    if not await self._admit(headers, send):
+                        return
+                    admitted = True
+                if not message.get("more_body"):
+                    break
+            raw = inflater.finish() if inflater is not None else bytes(body)
         except protocol.WireError as exc:
-            await _send_error(send, exc.code, exc.message)
+            await _send_error(send, exc.code, exc.message, close=True)
             return
+        del body
+        if raw and not _BLOB_PATH.fullmatch(scope.get("path", "")):
+            try:
+                protocol.decode_json(raw)
+            except protocol.WireError as exc:
+                await _send_error(send, exc.code, exc.message)
+                return
         new_headers = [
             (k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")
         ]
@@ -81,21 +150,41 @@ class GunzipRequests:
 
         await self.app(scope, replay, send)
 
+    async def _admit(self, headers: dict[bytes, bytes], send: Send) -> bool:
+        """Whether the request's token is good; if not, the refusal has been sent."""
+        assert self.authenticate is not None
+        header = headers.get(b"authorization", b"").decode("latin-1")
+        try:
+            await run_in_threadpool(self.authenticate, header)
+        except ApiError as exc:
+            await _send_error(send, exc.code, exc.message, close=True)
+            return False
+        except DatabaseError as exc:
+            log.error("database: %s", exc)
+            await _send_error(
+                send, "unavailable", "The county database is unavailable; retry later.", close=True
+            )
+            return False
+        return True
 
-async def _send_error(send: Send, code: str, message: str) -> None:
+
+def _too_large(limit: int) -> str:
+    return f"The request body exceeds {limit:,} bytes; the server stopped reading it."
+
+
+async def _send_error(send: Send, code: str, message: str, *, close: bool = False) -> None:
+    """Answer with the protocol's error body; ``close``: the request body was not read to its
+    end, so the connection cannot carry another request."""
     extra = {"supported": list(protocol.SUPPORTED_VERSIONS)} if code == "protocol_version" else {}
     body = protocol.dumps(protocol.error_body(code, message, **extra))
     status = protocol.ERRORS[code].status if code in protocol.ERRORS else 400
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -178,26 +267,96 @@ def _session(request: Request, authorization: Annotated[str | None, Header()] = 
 Auth = Annotated[Session, Depends(_session)]
 
 
+def _byte_range(
+    range_: Annotated[
+        str | None,
+        Header(
+            alias="Range",
+            description="bytes=N-M or bytes=N- (one range); any other value is ignored and the "
+            "whole file sent, as RFC 9110 allows",
+        ),
+    ] = None,
+) -> str | None:
+    """The ``Range`` header when it names one byte range; otherwise none (RFC 9110 section
+    14.2: a server may ignore a Range it does not support, and answers the whole file)."""
+    if range_ is None or not _RANGE.fullmatch(range_):
+        return None
+    return range_
+
+
+_RANGE = re.compile(r"\s*bytes=\d+-\d*\s*")
+
+
 # -- request bodies (documented in the OpenAPI description) ---------------------------------------
 
 
-class LoginRequest(BaseModel):
+_ID_PATTERN = protocol._ID.pattern
+#: Text without NUL characters (PostgreSQL cannot hold one; no name or code means one).
+_TEXT = r"^[^\x00]*$"
+_SHA256_PATTERN = protocol._SHA256.pattern
+#: The largest whole number a request member may hold: 2**53 - 1, the largest every JSON
+#: reader (a double) holds exactly; a change sequence number or a page budget never comes near.
+_INT_MAX = 2**53 - 1
+
+Sha256 = Annotated[
+    str,
+    Path(pattern=_SHA256_PATTERN, description="the file's SHA-256: 64 lowercase hex digits"),
+]
+
+
+def _whole_float(value: Any) -> Any:
+    # JSON Schema counts 1.0 as an integer; Python's json reads it as a float.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: Whole numbers 0 … 2**53 - 1 (and 1 …): 3 or 3.0, never "3", true or 3.5.
+Count = Annotated[int, Field(ge=0, le=_INT_MAX), Strict(), BeforeValidator(_whole_float)]
+Positive = Annotated[int, Field(ge=1, le=_INT_MAX), Strict(), BeforeValidator(_whole_float)]
+
+
+class _Request(BaseModel):
+    """A request body: its members' types are checked as written (``0`` is no ``false``,
+    ``1.0`` no whole number); members this version does not know are ignored."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class LoginRequest(_Request):
     """Sign in and enrol this device (first sign-in) to a township."""
 
-    login: str = Field(description="account name, e.g. 330825102-op")
-    password: str
-    device_id: str = Field(description="the device's own id (UUIDv7), stable for its store")
-    device_name: str = Field("", description="a name people recognise, e.g. 指挥室-1")
-    township: str | None = Field(
-        None, description="for county-level accounts: enrol the device to this township"
+    login: str = Field(
+        max_length=protocol.LOGIN_MAX,
+        pattern=_TEXT,
+        description="account name, e.g. 330825102-op",
     )
-    client_version: str | None = None
+    password: str = Field(max_length=protocol.PASSWORD_MAX)
+    device_id: str = Field(
+        pattern=_ID_PATTERN,
+        max_length=64,
+        description="the device's own id (UUIDv7), stable for its store",
+    )
+    device_name: str = Field(
+        "", max_length=100, pattern=_TEXT, description="a name people recognise, e.g. 指挥室-1"
+    )
+    township: str | None = Field(
+        None,
+        max_length=12,
+        pattern=_TEXT,
+        description="for county-level accounts: enrol the device to this township",
+    )
+    client_version: str | None = Field(None, max_length=100, pattern=_TEXT)
 
 
-class PushBatch(BaseModel):
+class PushBatch(_Request):
     """Records the device created; each is validated on its own (rejected ones are listed)."""
 
-    batch_id: str = Field(description="idempotency key: a replay gets the first answer")
+    batch_id: str = Field(
+        pattern=_ID_PATTERN,
+        max_length=64,
+        description="idempotency key: a replay gets the first answer",
+    )
     entries: list[dict[str, Any]] = Field(default_factory=list)
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     visits: list[dict[str, Any]] = Field(default_factory=list)
@@ -207,25 +366,71 @@ class PushBatch(BaseModel):
     )
 
 
-class SyncRequest(BaseModel):
+class SyncRequest(_Request):
     """One round trip: push (optional), then pull one page from ``cursor``."""
 
-    device_time: int | None = Field(None, description="the device's wall clock (UTC ms)")
-    cursor: int = Field(0, description="the last change sequence number the device holds")
-    page_bytes: int | None = Field(None, description="budget of the pull page (JSON bytes)")
+    device_time: Count | None = Field(None, description="the device's wall clock (UTC ms)")
+    cursor: Count = Field(0, description="the last change sequence number the device holds")
+    page_bytes: Positive | None = Field(None, description="budget of the pull page (JSON bytes)")
     checksum: bool = Field(False, description="ask for per-village checksums at the end")
     push: PushBatch | None = None
 
 
-class SnapshotRequest(BaseModel):
+class SnapshotRequest(_Request):
     """Re-pull one village in full (drift repair), paged by case id."""
 
-    village_code: str = Field(description="village code, or '' for cases without a village")
-    after: str | None = Field(None, description="the `next` of the previous page")
-    page_bytes: int | None = None
+    village_code: str = Field(
+        max_length=64,
+        pattern=_TEXT,
+        description="village code, or '' for cases without a village",
+    )
+    after: str | None = Field(
+        None, max_length=200, pattern=_TEXT, description="the `next` of the previous page"
+    )
+    page_bytes: Positive | None = None
 
 
-class BlobProof(BaseModel):
+class ErrorDetail(BaseModel):
+    """What went wrong; extra members (``received``, ``retry_after``, ``supported``) give
+    details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="a code from docs/sync-protocol.md section 13")
+    message: str = Field(description="a plain English sentence a device may show")
+    retry: bool = Field(description="whether repeating the same request later may succeed")
+
+
+class ErrorBody(BaseModel):
+    """Every non-2xx answer."""
+
+    error: ErrorDetail
+
+
+def _errors(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for these error codes (and those every endpoint may answer)."""
+    by_status: dict[int, list[str]] = {}
+    for code in (*codes, *_ALWAYS):
+        kind = protocol.ERRORS[code]
+        names = by_status.setdefault(kind.status, [])
+        if code not in names:
+            names.append(code)
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": "; ".join(f"`{c}`: {protocol.ERRORS[c].meaning}" for c in names),
+        }
+        for status, names in sorted(by_status.items())
+    }
+
+
+#: What any request may be answered, whatever the endpoint.
+_ALWAYS = ("bad_request", "too_large", "protocol_version", "server_error", "unavailable")
+#: What any request that needs a token may be answered.
+_AUTH = ("unauthorized", "account_disabled", "wrong_device")
+
+
+class BlobProof(_Request):
     """The answer to the challenge of a status answer: proves the device has the file."""
 
     nonce: str = Field(description="the challenge's nonce", pattern=protocol.NONCE_PATTERN)
@@ -238,12 +443,21 @@ class BlobProof(BaseModel):
 # -- the app ---------------------------------------------------------------------------------------
 
 
-def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAPI:
-    """The ASGI app for the county database at ``db_url`` (a file path or postgresql:// URL)."""
+def create_app(
+    db_url: str,
+    *,
+    clock: Callable[[], int] | None = None,
+    hash_slots: int = acc.HASH_SLOTS,
+) -> FastAPI:
+    """The ASGI app for the county database at ``db_url`` (a file path or postgresql:// URL);
+    ``hash_slots``: how many password hashes may run at once (see :class:`acc.HashSlots`)."""
     db = Database(db_url)
     try:
         db.migrate()
-        county = County(db, clock=clock) if clock else County(db)
+        if clock:
+            county = County(db, clock=clock, hash_slots=hash_slots)
+        else:
+            county = County(db, hash_slots=hash_slots)
     except BaseException:
         db.close()
         raise
@@ -268,7 +482,7 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
         minimum_size=protocol.GZIP_MIN,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, protocol.BLOB_TYPE),
     )
-    app.add_middleware(GunzipRequests)
+    app.add_middleware(RequestLimits, authenticate=county.authenticate)
     app.add_middleware(ProtocolVersion)
     # Added last, so it runs first: the arrival stamp is taken before anything else happens.
     app.add_middleware(ServerClock, clock=county.clock)
@@ -295,8 +509,33 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
             for e in exc.errors()
         )
         return JSONResponse(
-            protocol.error_body("bad_request", f"The request body is not right: {problems}"),
+            protocol.error_body("bad_request", f"The request is not right: {problems}"),
             status_code=400,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette's own answers (no such path, wrong method, a body it cannot parse) in the
+        # protocol's shape, like every other error.
+        code = _HTTP_CODES.get(exc.status_code, "bad_request")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if code == "method_not_allowed":
+            # Starlette names the methods of the first route on the path only.
+            methods = {
+                m
+                for route in app.router.routes
+                if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE
+                for m in route.methods or ()
+            }
+            headers["Allow"] = ", ".join(sorted(methods))
+        message = {
+            "not_found": "There is no such endpoint in this protocol.",
+            "method_not_allowed": "This endpoint does not take that method.",
+        }.get(code, f"The request is not right: {exc.detail}")
+        return JSONResponse(
+            protocol.error_body(code, message),
+            status_code=protocol.ERRORS[code].status,
+            headers=headers,
         )
 
     @app.exception_handler(Exception)
@@ -315,7 +554,7 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
             status_code=503,
         )
 
-    @app.get(protocol.HEALTH, tags=["service"])
+    @app.get(protocol.HEALTH, tags=["service"], responses=_errors())
     def health() -> dict[str, Any]:
         """Liveness and versions; no sign-in needed."""
         return {
@@ -326,7 +565,11 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
             "server_time": county.clock(),
         }
 
-    @app.post(protocol.LOGIN, tags=["accounts"])
+    @app.post(
+        protocol.LOGIN,
+        tags=["accounts"],
+        responses=_errors("bad_credentials", "account_disabled", "wrong_device", "throttled"),
+    )
     def login(body: LoginRequest, request: Request) -> dict[str, Any]:
         """Sign in with a password; enrols the device on its first sign-in; returns a token."""
         address = request.client.host if request.client else ""
@@ -339,18 +582,22 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
             address=address,
         )
 
-    @app.post(protocol.LOGOUT, tags=["accounts"])
+    @app.post(protocol.LOGOUT, tags=["accounts"], responses=_errors(*_AUTH))
     def logout(auth: Auth) -> dict[str, Any]:
         """Revoke the token this request carries."""
         county.logout(auth)
         return {"status": "signed_out"}
 
-    @app.get(protocol.SESSION, tags=["accounts"])
+    @app.get(protocol.SESSION, tags=["accounts"], responses=_errors(*_AUTH))
     def session_info(auth: Auth) -> dict[str, Any]:
         """Who the token belongs to, the device and its scope."""
         return county.session_info(auth)
 
-    @app.post(protocol.SYNC, tags=["sync"])
+    @app.post(
+        protocol.SYNC,
+        tags=["sync"],
+        responses=_errors(*_AUTH, "forbidden", "id_clash", "server_clock"),
+    )
     def sync(
         body: SyncRequest,
         auth: Auth,
@@ -359,39 +606,54 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
         """Push one batch (idempotent by its batch_id) and pull one page of changes."""
         data = body.model_dump()
         if body.push is not None and idempotency_key not in (None, body.push.batch_id):
-            raise ApiError("bad_request", "the Idempotency-Key header differs from batch_id")
+            raise ApiError(
+                "id_clash", "The Idempotency-Key header names another batch than batch_id."
+            )
         return county.sync(auth, data)
 
-    @app.get(protocol.REFERENCE, tags=["sync"])
+    @app.get(protocol.REFERENCE, tags=["sync"], responses=_errors(*_AUTH))
     def reference(auth: Auth) -> dict[str, Any]:
         """Grids, departments, staff, accounts and the taxonomy for the device's township."""
         return county.reference(auth)
 
-    @app.post(protocol.SNAPSHOT, tags=["sync"])
+    @app.post(
+        protocol.SNAPSHOT, tags=["sync"], responses=_errors(*_AUTH, "out_of_scope", "not_found")
+    )
     def snapshot(body: SnapshotRequest, auth: Auth) -> dict[str, Any]:
         """Every visible case of one village, paged: the repair after a checksum mismatch."""
         return county.snapshot(
             auth, body.village_code, body.after, body.page_bytes or protocol.PAGE_BYTES
         )
 
-    @app.get(protocol.BLOB_STATUS, tags=["attachments"])
-    def blob_status(sha256: str, auth: Auth) -> dict[str, Any]:
+    @app.get(protocol.BLOB_STATUS, tags=["attachments"], responses=_errors(*_AUTH, "not_found"))
+    def blob_status(sha256: Sha256, auth: Auth) -> dict[str, Any]:
         """Where this device's upload of a file resumes, with a challenge while it does not
         hold the file; or that a file in its scope can be downloaded."""
         return county.blob_status(auth, sha256)
 
-    @app.post(protocol.BLOB_PROOF, tags=["attachments"])
-    def prove_blob(sha256: str, body: BlobProof, auth: Auth) -> dict[str, Any]:
+    @app.post(
+        protocol.BLOB_PROOF,
+        tags=["attachments"],
+        responses=_errors(*_AUTH, "not_found"),
+    )
+    def prove_blob(sha256: Sha256, body: BlobProof, auth: Auth) -> dict[str, Any]:
         """Answer this device's challenge over a file: proven, the device need not upload it
         (``complete``); otherwise the status of its own upload, which goes on."""
         return county.prove_blob(auth, sha256, body.nonce, body.proof)
 
-    @app.put(protocol.BLOB, tags=["attachments"])
+    @app.put(
+        protocol.BLOB,
+        tags=["attachments"],
+        responses=_errors(*_AUTH, "not_found", "offset_mismatch", "bad_checksum"),
+    )
     def put_blob(
-        sha256: str,
+        sha256: Sha256,
         auth: Auth,
         offset: Annotated[int, Query(ge=0, description="where this chunk starts")],
-        data: Annotated[bytes, Body(media_type=protocol.BLOB_TYPE)],
+        data: Annotated[
+            bytes,
+            Body(media_type=protocol.BLOB_TYPE, min_length=1, max_length=protocol.CHUNK_MAX),
+        ],
     ) -> dict[str, Any]:
         """Upload one chunk of an attachment at ``offset`` (resumable)."""
         return county.put_chunk(auth, sha256, offset, data)
@@ -400,12 +662,16 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
         protocol.BLOB,
         tags=["attachments"],
         response_class=Response,
-        responses={200: {"content": {protocol.BLOB_TYPE: {}}}, 206: {"description": "a range"}},
+        responses={
+            200: {"content": {protocol.BLOB_TYPE: {}}},
+            206: {"description": "a range", "content": {protocol.BLOB_TYPE: {}}},
+            **_errors(*_AUTH, "not_found"),
+        },
     )
     def get_blob(
-        sha256: str,
+        sha256: Sha256,
         auth: Auth,
-        range_: Annotated[str | None, Header(alias="Range")] = None,
+        range_: Annotated[str | None, Depends(_byte_range)],
     ) -> Response:
         """Download an attachment; ``Range: bytes=N-M`` resumes a broken download."""
         start, end = 0, None
@@ -422,4 +688,47 @@ def create_app(db_url: str, *, clock: Callable[[], int] | None = None) -> FastAP
             return Response(data, status_code=206, media_type=protocol.BLOB_TYPE, headers=headers)
         return Response(data, media_type=protocol.BLOB_TYPE, headers=headers)
 
+    fastapi_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _protocol_openapi(fastapi_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+#: Starlette's HTTP errors and the protocol code each is answered with.
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def _protocol_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents a 422 with its own validation body for every endpoint with inputs; this
+    server answers those as 400 ``bad_request`` in the protocol's shape (documented per route),
+    so the 422 goes unless an endpoint documents a 422 of its own (``bad_checksum``)."""
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            unprocessable = responses.get("422", {})
+            ref = (
+                unprocessable.get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+                .get("$ref", "")
+            )
+            if ref.endswith("/HTTPValidationError"):
+                del responses["422"]
+            for parameter in operation.get("parameters", []):
+                # A header or query parameter is absent or a string, never JSON's null.
+                param_schema = parameter.get("schema", {})
+                variants = param_schema.get("anyOf")
+                if parameter.get("in") in ("header", "query") and variants:
+                    present = [v for v in variants if v != {"type": "null"}]
+                    if len(present) == 1:
+                        del param_schema["anyOf"]
+                        param_schema.update(present[0])
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    return schema

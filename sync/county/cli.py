@@ -11,6 +11,7 @@ Exit codes: 0 done, 2 bad arguments or input, 3 storage problem.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import socket
@@ -93,13 +94,18 @@ def _serve_logging(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .accounts import HASH_SLOTS
     from .app import create_app
 
     _serve_logging(args)
 
+    proxies = _trusted_proxies(args.trusted_proxy)
+    hash_slots = HASH_SLOTS if args.hash_slots is None else args.hash_slots
+    if hash_slots < 1:
+        raise ValueError("--hash-slots must be at least 1")
     db = _open(args.db)
     db.close()
-    app = create_app(args.db)
+    app = create_app(args.db, hash_slots=hash_slots)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -125,12 +131,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         timeout_keep_alive=30,
         server_header=False,
+        # X-Forwarded-For names the client only when the request comes from a proxy county IT
+        # named; from anyone else (loopback included) it is a header anybody can write, and
+        # trusting it would let one address rotate past the per-address sign-in lock.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
     return 0
+
+
+def _trusted_proxies(values: Sequence[str]) -> list[str]:
+    """The ``--trusted-proxy`` addresses and networks, checked (a typo must not fail open)."""
+    out: list[str] = []
+    for value in values:
+        for item in (v.strip() for v in value.split(",")):
+            if not item:
+                continue
+            try:
+                # Normalised: uvicorn reads "10.1.2.3/8" (host bits set) as a literal that never
+                # matches, which would silently trust nobody.
+                if "/" in item:
+                    out.append(str(ipaddress.ip_network(item, strict=False)))
+                else:
+                    out.append(str(ipaddress.ip_address(item)))
+            except ValueError:
+                raise ValueError(
+                    f"--trusted-proxy {item!r} is not an IP address or network (CIDR)"
+                ) from None
+    return out
 
 
 def cmd_user(args: argparse.Namespace) -> int:
@@ -205,6 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("GRIDROOM_COUNTY_LOG_FILE") or None,
         help="also log to this file, rotated at 2 MB, 5 kept (or $GRIDROOM_COUNTY_LOG_FILE; "
         "default: standard error only)",
+    )
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy (address or CIDR; repeat, or separate with commas) whose "
+        "X-Forwarded-For header names the client; default: none, the header is ignored",
+    )
+    p.add_argument(
+        "--hash-slots",
+        type=int,
+        metavar="N",
+        help="password hashes run at once, 64 MiB each (default 2); sign-ins beyond them wait "
+        "a second, then are answered 503 with Retry-After",
     )
     p.set_defaults(run=cmd_serve)
 

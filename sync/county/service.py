@@ -43,9 +43,16 @@ TOUCH_EVERY_MS = 60_000
 class County(PushMixin, PullMixin, FilesMixin):
     """One county's platform over a :class:`Database` (SQLite or PostgreSQL)."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], Millis] = now_millis) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], Millis] = now_millis,
+        hash_slots: int = acc.HASH_SLOTS,
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.hashing = acc.HashSlots(hash_slots)
         with db.read() as tx:
             county = tx.get_meta("county")
             if not county:
@@ -314,7 +321,23 @@ class County(PushMixin, PullMixin, FilesMixin):
                 headers={"Retry-After": str(wait)},
                 retry_after=wait,
             )
-        ok = acc.verify_password(None if stored is None else str(stored[1]), password)
+        # Past the throttle only: a locked name or address costs no hash. An unknown name is
+        # checked against a dummy hash, so it takes as long as a wrong password.
+        stored_hash = None if stored is None else str(stored[1])
+        rehash = None
+        try:
+            with self.hashing.slot():
+                ok = acc.verify_password(stored_hash, password)
+                if ok and stored_hash is not None and acc.needs_rehash(stored_hash):
+                    rehash = acc.hash_password(password)
+        except acc.HashBusy:
+            wait = acc.HASH_RETRY_AFTER_S
+            raise ApiError(
+                "unavailable",
+                f"The county server is busy with other sign-ins; try again in {wait} seconds.",
+                headers={"Retry-After": str(wait)},
+                retry_after=wait,
+            ) from None
         if not ok:
             with self.db.write(ordered=False) as tx:
                 acc.record_failure(tx, keys[0], now, acc.ACCOUNT_FAILURES)
@@ -327,10 +350,9 @@ class County(PushMixin, PullMixin, FilesMixin):
             if account.disabled:
                 raise ApiError("account_disabled", f"The account {login} has been disabled.")
             acc.clear_failures(tx, keys[0])
-            if stored is not None and acc.needs_rehash(str(stored[1])):
+            if rehash is not None:
                 tx.execute(
-                    "UPDATE accounts SET password_hash = ? WHERE id = ?",
-                    [acc.hash_password(password), account.id],
+                    "UPDATE accounts SET password_hash = ? WHERE id = ?", [rehash, account.id]
                 )
             device = self._enrol(tx, account, device_id, device_name, township, now)
             try:

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +90,21 @@ def county_command() -> list[str]:
 class CountyServer:
     """A ``gridroom-county serve`` process and the accounts its ``init`` printed."""
 
-    def __init__(self, db_url: str, workdir: Path, *, backend: str) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        workdir: Path,
+        *,
+        backend: str,
+        serve_args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.db_url = db_url
         self.workdir = workdir
         self.backend = backend
+        #: Extra ``gridroom-county serve`` options, and the environment of every command.
+        self.serve_args = tuple(serve_args)
+        self.env = env if env is not None else SERVER_ENV
         self.accounts: dict[str, dict[str, Any]] = {}
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
@@ -117,19 +128,29 @@ class CountyServer:
             text=True,
             timeout=120,
             check=True,
-            env=SERVER_ENV,
+            env=self.env,
         )
         self.accounts = {a["login"]: a for a in json.loads(out.stdout)["accounts"]}
 
     def start(self) -> None:
         self._log = (self.workdir / "server.log").open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [*county_command(), "serve", "--db", self.db_url, "--host", "127.0.0.1", "--port", "0"],
+            [
+                *county_command(),
+                "serve",
+                "--db",
+                self.db_url,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                *self.serve_args,
+            ],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
-            env=SERVER_ENV,
+            env=self.env,
         )
         lines: queue.Queue[str] = queue.Queue()
         stdout = self.proc.stdout
@@ -187,7 +208,7 @@ class CountyServer:
             text=True,
             timeout=60,
             input=stdin,
-            env=SERVER_ENV,
+            env=self.env,
         )
 
     def account(self, login_name: str) -> dict[str, Any]:
@@ -220,7 +241,9 @@ BACKENDS = [
 
 
 @contextlib.contextmanager
-def running_county(backend: str, workdir: Path) -> Iterator[CountyServer]:
+def running_county(backend: str, workdir: Path, **options: Any) -> Iterator[CountyServer]:
+    """A county server on ``backend``; ``options``: :class:`CountyServer`'s ``serve_args`` and
+    ``env``."""
     if backend == "postgres":
         if not os.environ.get("GRIDROOM_TEST_PG"):
             pytest.skip(
@@ -228,7 +251,7 @@ def running_county(backend: str, workdir: Path) -> Iterator[CountyServer]:
                 "(export GRIDROOM_TEST_PG=$(.ci/postgres.sh start))"
             )
         with postgres_database() as url:
-            server = CountyServer(url, workdir, backend=backend)
+            server = CountyServer(url, workdir, backend=backend, **options)
             server.init()
             server.start()
             try:
@@ -236,7 +259,7 @@ def running_county(backend: str, workdir: Path) -> Iterator[CountyServer]:
             finally:
                 server.stop()
     else:
-        server = CountyServer(str(workdir / "county.sqlite"), workdir, backend=backend)
+        server = CountyServer(str(workdir / "county.sqlite"), workdir, backend=backend, **options)
         server.init()
         server.start()
         try:

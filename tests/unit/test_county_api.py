@@ -134,7 +134,7 @@ def test_bad_bodies_get_one_error_shape(client: tuple[TestClient, dict]) -> None
         json={"cursor": 0, "push": {"batch_id": "b2", "entries": []}},
         headers={"Authorization": f"Bearer {token}", protocol.IDEMPOTENCY_HEADER: "b3"},
     )
-    assert r.status_code == 400 and "Idempotency-Key" in r.json()["error"]["message"]
+    assert r.status_code == 409 and "Idempotency-Key" in r.json()["error"]["message"]
     r = c.get("/v1/blobs/not-a-hash/status", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
     assert "sha256" in r.json()["error"]["message"]

@@ -15,9 +15,13 @@ from sync.model.taxonomy import default_taxonomy
 
 ids = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,40}\Z")
 millis = st.integers(min_value=0, max_value=4_102_444_800_000)
+#: Wire text: anything but NUL, which the protocol refuses (PostgreSQL cannot store it).
+wire_text = st.characters(exclude_characters="\x00")
 payloads = st.dictionaries(
-    st.text(min_size=1, max_size=10),
-    st.one_of(st.text(max_size=50), st.integers(-(2**40), 2**40), st.booleans(), st.none()),
+    st.text(wire_text, min_size=1, max_size=10),
+    st.one_of(
+        st.text(wire_text, max_size=50), st.integers(-(2**40), 2**40), st.booleans(), st.none()
+    ),
     max_size=6,
 )
 
@@ -166,6 +170,48 @@ def test_gzip_bombs_and_damage_are_refused() -> None:
     assert info.value.code == "bad_request"
     with pytest.raises(protocol.WireError, match="not valid JSON"):
         protocol.decode_json(b"{nope")
+
+
+def test_a_streamed_gzip_body_stops_inflating_at_the_limit() -> None:
+    # Fed as it arrives, a bomb is refused once the inflated bytes pass the limit, not after.
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024))
+    inflater = protocol.Inflater(limit=1024 * 1024)
+    with pytest.raises(protocol.WireError) as info:
+        for i in range(0, len(bomb), 1024):
+            inflater.feed(bomb[i : i + 1024])
+    assert info.value.code == "too_large"
+    assert inflater.size <= 1024 * 1024 + 1
+    assert i < len(bomb) // 10  # it stopped early in the stream
+    whole = protocol.Inflater()
+    body = gzip.compress(protocol.dumps({"cursor": 7}))
+    for i in range(len(body)):
+        whole.feed(body[i : i + 1])
+    assert protocol.decode_json(whole.finish()) == {"cursor": 7}
+    cut = protocol.Inflater()
+    cut.feed(body[:-4])
+    with pytest.raises(protocol.WireError, match="cut short"):
+        cut.finish()
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (b'{"t": "\\ud800"}', "lone surrogate"),
+        (b'{"\\udfff": 1}', "lone surrogate"),
+        (b"[" * 33 + b"]" * 33, "nests deeper than 32"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests deeper than 32"),
+        (b'"\xc3\x28"', "not UTF-8"),
+    ],
+)
+def test_json_bodies_that_are_no_text_are_refused(text: bytes, why: str) -> None:
+    with pytest.raises(protocol.WireError, match=why) as info:
+        protocol.decode_json(text)
+    assert info.value.code == "bad_request"
+
+
+def test_json_bodies_within_the_rules_decode() -> None:
+    assert protocol.decode_json(b'{"t": "\\ud83d\\ude00"}') == {"t": "\U0001f600"}
+    assert protocol.decode_json(b"[" * 32 + b"]" * 32) is not None
 
 
 NOW = 1_800_000_000_000
