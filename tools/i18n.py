@@ -9,7 +9,9 @@ Source strings are English (``self.tr(...)``, ``QCoreApplication.translate(ctx, 
 works on them). The strings of ``desktop/`` are split in three files by who looks after them:
 ``cases`` holds the case detail, its action forms and the quick report form; ``sync`` holds
 the 同步 page, the sign-in dialog and the background syncer; ``shell`` holds everything else.
-A new module belongs to ``shell`` until it is listed under ``cases`` or ``sync``.
+A new module belongs to ``shell`` until it is listed under ``cases`` or ``sync``; a package
+``desktop/<name>/`` gets a set of its own, ``<name>_zh_CN.ts``, once that file exists (create it
+with ``update <name>``), so that each main area keeps its strings apart.
 
 The check runs lupdate over **all** of ``desktop/`` into a temporary file and compares: every
 source string must have a finished translation in one of the committed ``*_zh_CN.ts`` files, no
@@ -87,14 +89,40 @@ def _is_cases(path: Path) -> bool:
     return _listed(path, CASES_FILES)
 
 
+#: The sets every checkout has; packages of ``desktop/`` may add their own (:func:`package_sets`).
+BASE_SETS = ("shell", "cases", "sync")
+
+
+def package_sets() -> tuple[str, ...]:
+    """Packages ``desktop/<name>/`` whose strings have a set of their own: those with a
+    committed ``<name>_<language>.ts``."""
+    names = {ts.name.split("_", 1)[0] for ts in I18N.glob("*_*.ts")}
+    return tuple(
+        sorted(n for n in names - set(BASE_SETS) if (DESKTOP / n / "__init__.py").exists())
+    )
+
+
+def _package_files(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(f"desktop/{n}/" for n in names)
+
+
 def sources_of(name: str) -> list[Path]:
     if name == "cases":
         return [p for p in sources() if _is_cases(p)]
     if name == "sync":
         return [p for p in sources() if _listed(p, SYNC_FILES)]
+    own = _package_files(package_sets())
     if name == "shell":
-        return [p for p in sources() if not _is_cases(p) and not _listed(p, SYNC_FILES)]
-    raise ValueError(f"unknown translation set {name!r} (shell, cases or sync)")
+        return [
+            p
+            for p in sources()
+            if not _is_cases(p) and not _listed(p, SYNC_FILES) and not _listed(p, own)
+        ]
+    if (DESKTOP / name / "__init__.py").exists():
+        return [p for p in sources() if _listed(p, _package_files([name]))]
+    raise ValueError(
+        f"unknown translation set {name!r} (shell, cases, sync or a package of desktop/)"
+    )
 
 
 def lupdate(files: Iterable[Path], ts: Path, *, drop_obsolete: bool = True) -> None:
@@ -215,16 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     update = sub.add_parser("update", help="refresh the .ts files from the source")
     update.add_argument(
-        "set", nargs="?", default="shell", choices=("shell", "cases", "sync", "all")
+        "set", nargs="?", default="shell", help="shell, cases, sync, a package of desktop/, or all"
     )
     release = sub.add_parser("release", help="compile .ts to .qm")
     release.add_argument(
-        "set", nargs="?", default="shell", choices=("shell", "cases", "sync", "all")
+        "set", nargs="?", default="shell", help="shell, cases, sync, a package of desktop/, or all"
     )
     sub.add_parser("check", help="list missing, unfinished and stale translations")
     args = parser.parse_args(argv)
     if args.command == "update":
-        names = ("shell", "cases", "sync") if args.set == "all" else (args.set,)
+        names = (*BASE_SETS, *package_sets()) if args.set == "all" else (args.set,)
         for name in names:
             for language in LANGUAGES:
                 ts = I18N / f"{name}_{language}.ts"
