@@ -19,6 +19,7 @@ from ..client import enrol
 from ..client.service import SyncService
 from ..client.tokens import TokenStore, default_tokens
 from ..client.transport import TransportError
+from ..model.clock import now_millis
 from ..settings import Settings
 from ..store import Store, health, replica
 from .login import exit_code, read_password
@@ -88,8 +89,9 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
             finally:
                 store = Store.open(path)
             signed_in_here = not tokens.persistent
-        # A damaged store is not written into (the pull would): plain words, exit 3.
-        health.guard(store)
+        # A damaged store is not written into (the pull would): plain words, exit 3. The whole
+        # file is checked at most daily here; the app checks it after every opening.
+        health.guard_periodic(store, now_ms=now_millis())
         report = service.sync_once(store, verify=True if args.verify else None)
         log.info(
             "sync of %s with %s: %s; %s",

@@ -131,12 +131,32 @@ def guard(store: Any, tables: Sequence[str] | None = None) -> None:
         raise StoreCorrupt(damaged_words(store.path, found[0]), path=store.path)
 
 
+#: How often a headless sync checks the whole file (a full check of a million-case store takes
+#: tens of seconds; a sync from cron or the village link should not pay that every time).
+PERIODIC_MS = 24 * 3600 * 1000
+_CHECKED_AT = "integrity_ok_at"
+
+
+def guard_periodic(store: Any, *, now_ms: int, every_ms: int = PERIODIC_MS) -> None:
+    """:func:`guard`, but the full check runs at most once per ``every_ms``: the time of the
+    last clean check is kept in the store's meta. A store already found damaged is refused at
+    once, whenever it was checked."""
+    refuse_write(store.path)
+    last = store.meta(_CHECKED_AT)
+    if last is not None and last.isdigit() and 0 <= now_ms - int(last) < every_ms:
+        return
+    guard(store)
+    store.set_meta({_CHECKED_AT: str(now_ms)})
+
+
 __all__ = [
+    "PERIODIC_MS",
     "WRITTEN_TABLES",
     "check",
     "damaged",
     "forget",
     "guard",
+    "guard_periodic",
     "mark_damaged",
     "problems",
     "refuse_write",

@@ -209,6 +209,24 @@ def test_sync_refuses_a_damaged_store_before_it_writes(demo: Path, tmp_path: Pat
     assert sha256(demo) == before
 
 
+def test_the_headless_sync_checks_the_whole_file_at_most_daily(demo: Path) -> None:
+    day = health.PERIODIC_MS
+    with Store.open(demo) as store:
+        health.guard_periodic(store, now_ms=10 * day)  # clean: remembered in the store's meta
+        assert store.meta("integrity_ok_at") == str(10 * day)
+    flip_bytes_in_a_cases_page(demo)
+    with Store.open(demo) as store:
+        # Within the day the check is not repeated (the app's check after opening still runs).
+        health.guard_periodic(store, now_ms=10 * day + day // 2)
+        before = sha256(demo)
+        # A day on (or a clock set back), the whole file is checked again and the damage found.
+        with pytest.raises(StoreCorrupt):
+            health.guard_periodic(store, now_ms=11 * day)
+        with pytest.raises(StoreCorrupt):
+            health.guard_periodic(store, now_ms=10 * day + day // 2)  # now known damaged
+    assert sha256(demo) == before
+
+
 def test_doctor_reports_the_damage(demo: Path, tmp_path: Path) -> None:
     flip_bytes_in_a_cases_page(demo)
     out = gridroom("doctor", "--offline", "--db", str(demo), "--json", tmp_path=tmp_path)
