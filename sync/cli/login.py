@@ -1,6 +1,8 @@
 """``gridroom login``: sign in to the county platform and enrol this device to a township.
 
-The token goes to the OS keyring. Where the machine has none (a headless server), the device is
+The token goes to the OS keyring, and so does the key of the store, which is created encrypted
+(or encrypted in place when it was plain); without a keyring the key is wrapped by the password.
+Where the machine has no keyring (a headless server), the device is
 still enrolled, but the sign-in is not kept: ``gridroom sync`` then asks for the password each
 time (or reads it with ``--password-stdin``). See ``sync.client.tokens`` for why.
 Exit codes: 0 signed in, 2 cannot reach the server, 4 refused (password, account, device),
@@ -15,11 +17,14 @@ import getpass
 import json
 import socket
 import sys
+from pathlib import Path
 
 from ..client import enrol
 from ..client.tokens import TokenStore, default_tokens
 from ..client.transport import TransportError
 from ..settings import Settings, SettingsError
+from ..store import keys
+from .unlock import progress_printer
 
 NAME = "login"
 HELP = "Sign in to the county platform and enrol this device (token kept in the OS keyring)."
@@ -90,6 +95,7 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
             device_name=args.device_name,
             township=args.township,
             ca_file=args.ca_file or settings.get("ca_file") or None,
+            progress=progress_printer("login", Path(args.db)) if args.db else None,
         )
     except TransportError as exc:
         print(f"gridroom login: {exc.message}", file=sys.stderr)
@@ -97,6 +103,16 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
     except ValueError as exc:
         print(f"gridroom login: {exc}", file=sys.stderr)
         return 2
+    except keys.WrongPassword as exc:
+        print(f"gridroom login: {exc}", file=sys.stderr)
+        return 4
+    if result.set_aside is not None:
+        print(
+            f"gridroom login: the key of the old store is lost, so nobody can read it; it was "
+            f"moved to {result.set_aside} and a fresh store was enrolled (the county has the "
+            "data; changes that had not been synced are in the old file, unreadable).",
+            file=sys.stderr,
+        )
     if not result.token_kept:
         # Nowhere safe to keep it: do not leave a live token behind at the county either.
         from ..store import Store
@@ -119,6 +135,7 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         "created_store": result.created_store,
         "token_storage": result.token_storage,
         "token_kept": result.token_kept,
+        "key_storage": result.key_storage,
     }
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
@@ -126,7 +143,7 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         print(
             f"Signed in as {result.account.get('name')} ({result.account.get('role')}); this "
             f"device is {result.device.get('code')} in township {result.device.get('township')}."
-            f"\nStore: {result.store_path}\nToken: {result.token_storage}"
+            f"\nStore: {result.store_path} ({result.key_storage})\nToken: {result.token_storage}"
         )
     return 0
 

@@ -6,17 +6,20 @@ import argparse
 import json
 
 from ..store import Store
+from .unlock import add_password_argument, unlock
 
 NAME = "stats"
 HELP = "Print counts of a store (tables, statuses, levels, overdue)."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_password_argument(p)
     p.add_argument("--db", required=True, help="the store file")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(args: argparse.Namespace) -> int:
+    unlock(args.db, args, "stats")
     with Store.open(args.db) as store:
         stats = store.stats()
     if args.json:

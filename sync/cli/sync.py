@@ -17,8 +17,9 @@ from ..client.service import SyncService
 from ..client.tokens import TokenStore, default_tokens
 from ..client.transport import TransportError
 from ..settings import Settings
-from ..store import Store, replica
+from ..store import Store, keys, replica
 from .login import exit_code, read_password
+from .unlock import unlock
 
 NAME = "sync"
 HELP = "Sync a store with the county once (push, pull, attachments); prints a JSON summary."
@@ -52,6 +53,12 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
     tokens = tokens if tokens is not None else default_tokens()
     service = SyncService(tokens=tokens, ca_file=ca_file)
     signed_in_here = False
+    # The key first: a store whose key the password protects (no keyring) needs it to open.
+    try:
+        password = unlock(path, args, "sync")
+    except (keys.KeyNeeded, keys.WrongPassword) as exc:
+        print(f"gridroom sync: {exc}", file=sys.stderr)
+        return 4
     store = Store.open(path)
     try:
         state = replica.state(store)
@@ -59,8 +66,9 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         if server and not tokens.get(server, store.device_id):
             # No kept token (no keyring, or never signed in here): sign in for this run only.
             user = args.user or state.get("account_login")
-            password = read_password(args, f"Password for {user} at {server}: ") if user else None
-            if not password:
+            if password is None and user:
+                password = read_password(args, f"Password for {user} at {server}: ")
+            if not password or not user:
                 print(
                     f"gridroom sync: not signed in ({tokens.describe()}); give the password with "
                     "--password-stdin, or run gridroom login",
