@@ -42,7 +42,7 @@ from sync.client.tokens import TokenStore
 from sync.client.transport import TransportError
 from sync.model.records import Actor, Role
 from sync.settings import Settings, SettingsError, user_data_dir
-from sync.store import Store, replica
+from sync.store import Store, StoreError, keys, replica
 
 from .sync import offline
 from .sync import words as sync_words
@@ -150,8 +150,11 @@ def attempt(
         if exc.code == "account_disabled":
             # A disabled account must not go on working offline here either.
             for path in candidate_stores(settings, store_path):
-                with Store.open(path) as store:
-                    offline.forget(store, login_name)
+                # (a store whose key this password does not open holds no sign-in of it)
+                with contextlib.suppress(StoreError):
+                    keys.key_for(path, password=password)
+                    with Store.open(path) as store:
+                        offline.forget(store, login_name)
         if unreachable(exc):
             return sign_in_offline(settings, store_path, login_name, password, exc)
         raise LoginFailed(exc.code, exc.message, retry_after=exc.retry_after) from None
@@ -175,8 +178,19 @@ def sign_in_offline(
     password: str,
     why: TransportError,
 ) -> SignedIn:
-    """Check the password against this computer's copy (the county is unreachable)."""
+    """Check the password against this computer's copy (the county is unreachable).
+
+    A store whose key the password protects (no keyring) is unlocked by it first: a password
+    that does not unwrap the key is wrong, whatever the verifier inside would say."""
     for path in candidate_stores(settings, store_path):
+        try:
+            keys.key_for(path, password=password)
+        except keys.WrongPassword:
+            raise LoginFailed(
+                "offline_password", "Wrong password (this computer's copy).", cause=why
+            ) from None
+        except StoreError:
+            continue  # its key is lost, or it is not a store: not this person's copy
         with Store.open(path) as store:
             try:
                 kept = offline.check(store, login_name, password)
@@ -219,7 +233,10 @@ def remember_settings(settings: Settings, outcome: SignedIn) -> None:
 
 def needs_sign_in(path: Path, tokens: TokenStore) -> bool:
     """An enrolled store whose sign-in this computer does not hold (never kept, signed out, or
-    a machine without a keyring): the app asks for the password before opening it."""
+    a machine without a keyring), or whose key the password protects: the app asks for the
+    password before opening it."""
+    if keys.password_needed(path):
+        return True
     with Store.open(path) as store:
         server = replica.state(store).get("server_url") or ""
         if not server or store.synthetic:

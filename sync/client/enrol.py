@@ -100,11 +100,15 @@ def login(
             if lost:
                 # The county checked the password; the old file cannot be read by anyone here.
                 aside = keys.set_aside(path)
+            # The key goes where the token goes (the keyring the caller chose), else the password.
+            backend = getattr(tokens, "backend", None) if tokens.persistent else None
             if existing:
-                keys.prepare(path, password=password, progress=progress, require=True)
+                keys.prepare(
+                    path, password=password, progress=progress, require=True, backend=backend
+                )
                 store = Store.open(path)
             else:
-                store = _create(path, enrolled, str(answer["device"]["code"]), password)
+                store = _create(path, enrolled, str(answer["device"]["code"]), password, backend)
         except BaseException:
             _logout(transport, token)
             raise
@@ -149,10 +153,12 @@ def logout(store: Store, tokens: TokenStore, *, ca_file: str | None = None) -> b
     return True
 
 
-def _create(path: Path, township: str, device_code: str, password: str) -> Store:
+def _create(
+    path: Path, township: str, device_code: str, password: str, backend: Any | None
+) -> Store:
     """A new, encrypted store: its key kept first (keyring, or wrapped by the password)."""
     key = keys.new_key()
-    keys.keep(path, key, password=password)
+    keys.keep(path, key, password=password, backend=backend)
     try:
         return Store.create(path, scope=township, key=key, device_code=device_code)
     except BaseException:

@@ -330,6 +330,45 @@ def needs_secret(path: Path | str) -> bool:
     return False
 
 
+def needs_conversion(path: Path | str, *, require: bool | None = None) -> bool:
+    """True when :func:`prepare` would convert this store (or finish converting its photos):
+    the caller may want to show progress."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    if not is_plaintext(path):
+        try:
+            side = read_sidecar(path)
+        except StoreError:
+            return False
+        return bool(side and side.get("files") == "converting")
+    try:
+        facts = _plain_facts(path)
+    except StoreError:
+        return False
+    if facts.get("synthetic") == "1":
+        return False
+    return bool((required() if require is None else require) or facts.get("server_url"))
+
+
+def password_needed(path: Path | str) -> bool:
+    """True when opening this store needs the password: its key is wrapped by it, or it must be
+    encrypted now and there is no keyring to keep the new key."""
+    if needs_secret(path):
+        return True
+    path = Path(path)
+    if is_plaintext(path) and needs_conversion(path) and not is_plaintext_by_choice(path):
+        return keyring_backend()[0] is None
+    return False
+
+
+def is_plaintext_by_choice(path: Path | str) -> bool:
+    try:
+        return plain_by_choice(path) is not None
+    except StoreError:
+        return False
+
+
 def has_pin(path: Path | str) -> bool:
     side = read_sidecar(path)
     return bool(side and side.get("pin"))
@@ -377,13 +416,17 @@ def keep(
     *,
     password: str | None = None,
     store_id: str | None = None,
+    backend: Any | None = None,
 ) -> str:
-    """Keep ``key`` for the store at ``path``: in the keyring when there is a usable one, else
-    wrapped by ``password``. Returns where (``keyring``/``password``). Raises
-    :class:`NotEncrypted` when neither is possible. Call before the encrypted file exists."""
+    """Keep ``key`` for the store at ``path``: in the keyring when there is a usable one
+    (``backend``, default the OS keyring), else wrapped by ``password``. Returns where
+    (``keyring``/``password``). Raises :class:`NotEncrypted` when neither is possible. Call
+    before the encrypted file exists."""
     path = Path(path)
     store_id = store_id or uuid.uuid4().hex
-    backend, why = keyring_backend()
+    why = ""
+    if backend is None or unusable_reason(backend) is not None:
+        backend, why = keyring_backend()
     data: dict[str, Any] = {"format": FORMAT, "store_id": store_id, "created_at": int(time.time())}
     if backend is not None:
         try:
@@ -513,6 +556,7 @@ def prepare(
     pin: str | None = None,
     progress: Progress | None = None,
     require: bool | None = None,
+    backend: Any | None = None,
 ) -> bytes | None:
     """What every entry point calls before opening a store: its key (None: plain), after
     converting a plaintext store in place when policy or enrolment asks for it.
@@ -539,7 +583,7 @@ def prepare(
     if not (must or facts.get("server_url")):
         return None
     try:
-        return encrypt_in_place(path, password=password, progress=progress)
+        return encrypt_in_place(path, password=password, progress=progress, backend=backend)
     except NotEncrypted:
         if must:
             raise
@@ -562,6 +606,12 @@ def _recover(path: Path) -> None:
 
 def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.encrypting")
+
+
+def _drop_tmp(tmp: Path) -> None:
+    for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
 
 
 def _shred(path: Path) -> None:
@@ -619,6 +669,7 @@ def encrypt_in_place(
     *,
     password: str | None = None,
     progress: Progress | None = None,
+    backend: Any | None = None,
 ) -> bytes:
     """Convert a plaintext store (and its photos) to an encrypted one, keeping every row.
 
@@ -644,16 +695,15 @@ def encrypt_in_place(
     key: bytes | None = None
     if side is not None:  # an earlier conversion was interrupted: reuse its key
         with contextlib.suppress(KeyNeeded, KeyLost, WrongPassword):
-            key = _key_from_sidecar(path, side, password)
+            key = _key_from_sidecar(path, side, password, backend)
     if key is None:
         key = new_key()
-        keep(path, key, password=password)
+        keep(path, key, password=password, backend=backend)
     side = read_sidecar(path)
     assert side is not None
     total = max(1, path.stat().st_size)
     tmp = _tmp_path(path)
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
+    _drop_tmp(tmp)  # what a crashed earlier attempt left (its journal too: never replay it)
     report(0, total, "checkpoint")
     conn = sqlcipher3.connect(str(path), isolation_level=None, timeout=5)
     try:
@@ -676,7 +726,7 @@ def encrypt_in_place(
             done = tmp.stat().st_size if tmp.exists() else 0
             return 0 if report(min(done, total), total, "copy") is not False else 1
 
-        conn.set_progress_handler(step, 20_000)
+        conn.set_progress_handler(step, 200)
         try:
             conn.execute(f'ATTACH DATABASE ? AS encrypted KEY "{sqlcipher_key(key)}"', [str(tmp)])
             conn.execute("SELECT sqlcipher_export('encrypted')").fetchone()
@@ -692,12 +742,12 @@ def encrypt_in_place(
             conn.set_progress_handler(None, 0)
     except BaseException:
         conn.close()
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        _drop_tmp(tmp)
         raise
     conn.close()
     try:
-        report(total, total, "verify")
+        if report(total, total, "verify") is False:
+            raise Cancelled("The encryption was cancelled; the store was not changed.")
         _verify(tmp, key, counts, version)
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
@@ -710,8 +760,7 @@ def encrypt_in_place(
         if report(total, total, "replace") is False:
             raise Cancelled("The encryption was cancelled; the store was not changed.")
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        _drop_tmp(tmp)
         raise
     side["files"] = "converting"
     _write_sidecar(path, side)
@@ -724,13 +773,16 @@ def encrypt_in_place(
     return key
 
 
-def _key_from_sidecar(path: Path, side: dict[str, Any], password: str | None) -> bytes | None:
+def _key_from_sidecar(
+    path: Path, side: dict[str, Any], password: str | None, backend: Any | None = None
+) -> bytes | None:
     store_id = str(side["store_id"])
     with _CACHE_LOCK:
         if store_id in _CACHE:
             return _CACHE[store_id]
     if side.get("home") == "keyring":
-        backend, _why = keyring_backend()
+        if backend is None:
+            backend, _why = keyring_backend()
         found = backend.get_password(SERVICE, _keyring_user(store_id)) if backend else None
         return bytes.fromhex(found) if found else None
     if password is None:

@@ -170,9 +170,7 @@ def test_the_token_lives_in_the_keyring(
     info = json.loads(capsys.readouterr().out)
     assert info["token_kept"] is True and "MemoryKeyring" in info["token_storage"]
     # Two secrets in the keyring: the sign-in token and the store's key.
-    ((service, user), token), ((key_service, key_user), key) = sorted(
-        memory_keyring.items.items()
-    )
+    ((service, user), token), ((key_service, key_user), key) = sorted(memory_keyring.items.items())
     assert service == "gridroom" and user.startswith(county.url) and len(token) > 30
     assert key_service == "gridroom" and key_user.startswith("store-key#") and len(key) == 64
     assert "OS keyring" in info["key_storage"]
