@@ -302,13 +302,14 @@ def key_for(
     if pin is not None:
         key = _unlock_pin(path, side, pin)
     elif password is not None:
-        key = _unwrap(side["password"], password, store_id, "password")
-        if key is None:
+        unwrapped = _unwrap(side["password"], password, store_id, "password")
+        if unwrapped is None:
             raise WrongPassword(
                 f"The password does not open {path} (this computer keeps its key wrapped by the "
                 "password of the account that enrolled it). The file was not changed.",
                 path=path,
             )
+        key = unwrapped
     else:
         raise KeyNeeded(
             f"{path} is encrypted and its key is protected by your password (there is no "
@@ -687,10 +688,10 @@ def encrypt_in_place(
     path = Path(path)
     report = progress or (lambda done, total, phase: True)
     if not is_plaintext(path):
-        key = key_for(path, password=password)
-        if key is None:
+        found = key_for(path, password=password)
+        if found is None:
             raise StoreError(f"{path} is not a Gridroom store that can be encrypted.", path=path)
-        return key
+        return found
     side = read_sidecar(path)
     key: bytes | None = None
     if side is not None:  # an earlier conversion was interrupted: reuse its key
@@ -862,7 +863,7 @@ def describe(path: Path | str) -> str:
         return "NOT encrypted"
     side = read_sidecar(path)
     if side is None:
-        return "encrypted, but its key file is missing (the key is lost: re-enrol)"
+        return "encrypted, with no key file beside it (unless its key is given by hand, re-enrol)"
     if side.get("home") == "keyring":
         return f"encrypted; key in the OS keyring ({side.get('keyring', '')})"
     pin = ", with a PIN copy" if side.get("pin") else ""

@@ -150,6 +150,9 @@ def test_login_and_sync_with_a_keyring_leave_nothing_readable(
     side = keys.read_sidecar(db)
     assert side is not None and side["home"] == "keyring"
     assert json.loads(ring.read_text())[f"gridroom\nstore-key#{side['store_id']}"]
+    # doctor says so, and where the key is.
+    out = gridroom(["doctor", "--offline", "--db", str(db)], env)
+    assert "encrypted; key in the OS keyring" in out.stdout, out.stdout
     # Through Gridroom it is all there: stats in another process, and the photo here.
     out = gridroom(["stats", "--db", str(db), "--json"], env)
     assert out.returncode == 0, out.stderr
