@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from sync.client import SyncService, login
+from sync.client.tokens import KeyringTokens
+from sync.client.transport import TransportError
 from sync.store import Store, attachments, keys
 
 from .conftest import (
@@ -26,6 +29,7 @@ from .conftest import (
     TOWNSHIP_A,
     CountyServer,
     Device,
+    MemoryKeyring,
     attach,
     photo,
     report_case,
@@ -209,3 +213,31 @@ def test_without_a_keyring_the_password_opens_the_store(
     out = gridroom(["stats", "--db", str(db), "--password-stdin", "--json"], env, stdin=password)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["tables"]["attachments"] >= 1
+
+
+def test_a_lost_key_sets_the_store_aside_and_enrols_afresh(
+    county: CountyServer, tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    path = tmp_path / "lost.sqlite"
+    tokens = KeyringTokens()
+    login(county.url, OP, county.password(OP), tokens=tokens, store_path=path)
+    memory_keyring.items.clear()  # the keyring was reset (or this is another Windows account)
+    keys.forget_unlocked()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(keys.KeyLost, match="the county has the data"):
+        Store.open(path)
+    # A refused sign-in moves nothing.
+    with pytest.raises(TransportError):
+        login(county.url, OP, "not-the-password", tokens=tokens, store_path=path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    result = login(county.url, OP, county.password(OP), tokens=tokens, store_path=path)
+    assert result.created_store and result.set_aside is not None
+    # The unreadable store is kept aside, with its key file, not deleted.
+    assert hashlib.sha256(result.set_aside.read_bytes()).hexdigest() == before
+    assert keys.sidecar_path(result.set_aside).exists()
+    with Store.open(path) as store:
+        report = SyncService(tokens=tokens).sync_once(store)
+        assert report.status == "ok", report.to_json()
+        # the county's data for the township came back into the fresh store
+        assert store.account(county.account(OP)["id"]) is not None
+    assert not keys.is_plaintext(path)
