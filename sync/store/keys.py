@@ -578,7 +578,10 @@ def prepare(
             _finish_files(path, key, progress)
         return key
     must = required() if require is None else require
-    facts = _plain_facts(path)
+    try:
+        facts = _plain_facts(path)
+    except StoreError:
+        return None  # not readable as a store: Store.open says why, in its words
     if facts.get("synthetic") == "1":
         return None
     if not (must or facts.get("server_url")):
