@@ -13,7 +13,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QProgressDialog
+from PySide6.QtWidgets import QApplication, QLabel, QProgressDialog
 
 from desktop import app as app_module
 from desktop.login import LoginDialog, needs_sign_in
@@ -43,13 +43,16 @@ def no_keyring() -> Iterator[None]:
         keyring.set_keyring(previous)
 
 
-def _sign_in(qtbot: Any, settings: Settings, server: str, user: str, password: str) -> Any:
+def _sign_in(
+    qtbot: Any, settings: Settings, server: str, user: str, password: str, pin: str = ""
+) -> Any:
     dialog = LoginDialog(settings, transport_options=FAST)
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.server.setText(server)
     dialog.user.setText(user)
     dialog.password.setText(password)
+    dialog.pin.setText(pin)
     dialog.sign_in_button.click()
     qtbot.waitUntil(lambda: not dialog.busy(), timeout=30_000)
     return dialog
@@ -129,3 +132,50 @@ def test_a_plain_enrolled_store_is_encrypted_at_start_behind_a_progress_dialog(
     actor, probe = app_module.open_store(path, settings.get("account"))
     probe.close()
     assert actor.id == dialog.outcome.actor.id
+
+
+def test_a_pin_unlocks_a_shared_pc_until_it_is_typed_wrong_too_often(
+    no_keyring: None, settings: Settings, qtbot: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "county").mkdir()
+    with running_county("sqlite", tmp_path / "county") as server:
+        url, password = server.url, server.password(OP)
+        dialog = _sign_in(qtbot, settings, url, OP, password)
+        note = dialog.findChild(QLabel, "pinNote")
+        assert dialog.pin.isVisibleTo(dialog) and note.isVisibleTo(dialog)
+        dialog = _sign_in(qtbot, settings, url, OP, password, pin="12")
+        assert dialog.outcome is None and dialog.message.text() == "PIN 码应为 4 至 12 位数字。"
+        dialog = _sign_in(qtbot, settings, url, OP, password, pin="2468")
+        outcome = dialog.outcome
+        assert outcome is not None and outcome.online, dialog.message.text()
+    path = outcome.store_path
+    assert keys.has_pin(path)
+    keys.forget_unlocked()  # the next morning: a new start of the app
+    dialog = _sign_in(qtbot, settings, "", "", "", pin="2468")
+    assert dialog.outcome is not None, dialog.message.text()
+    assert not dialog.outcome.online and dialog.outcome.reason_code == "pin"
+    assert dialog.outcome.actor.id == outcome.actor.id
+    actor, probe = app_module.open_store(path, settings.get("account"))
+    probe.close()
+    assert actor.id == outcome.actor.id
+    keys.forget_unlocked()
+    for left in range(keys.PIN_ATTEMPTS - 1, 0, -1):
+        dialog = _sign_in(qtbot, settings, "", "", "", pin="1111")
+        assert dialog.outcome is None
+        assert dialog.message.text() == f"PIN 码错误：再错 {left} 次后将需要输入密码。"
+    dialog = _sign_in(qtbot, settings, "", "", "", pin="1111")
+    assert dialog.message.text() == "PIN 码错误次数过多，PIN 码已被删除。请用密码登录。"
+    assert not keys.has_pin(path)
+    dialog = _sign_in(qtbot, settings, "", "", "", pin="2468")
+    assert dialog.message.text() == "本机未设置 PIN 码，请用密码登录。"
+    with pytest.raises(keys.KeyNeeded):
+        Store.open(path)
+
+
+def test_with_a_keyring_no_pin_is_offered(
+    county: CountyServer, memory_keyring: MemoryKeyring, settings: Settings, qtbot: Any
+) -> None:
+    dialog = LoginDialog(settings, transport_options=FAST)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.password.isVisible() and not dialog.pin.isVisibleTo(dialog)
