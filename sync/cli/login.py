@@ -23,7 +23,7 @@ from ..client import enrol
 from ..client.tokens import TokenStore, default_tokens
 from ..client.transport import TransportError
 from ..settings import Settings, SettingsError
-from ..store import keys
+from ..store import StoreError, keys
 from .unlock import progress_printer
 
 NAME = "login"
@@ -45,6 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ca-file", help="CA certificate (PEM) for the server (default: ca_file setting)"
+    )
+    p.add_argument(
+        "--pin-stdin",
+        action="store_true",
+        help="also read a PIN (the next line of standard input) for quick unlock of a store whose "
+        "key the password protects (no keyring): gridroom stats/export/import --pin-stdin",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -83,6 +89,7 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    pin = sys.stdin.readline().strip() if args.pin_stdin else None
     tokens = tokens if tokens is not None else default_tokens()
     try:
         result = enrol.login(
@@ -106,6 +113,11 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
     except keys.WrongPassword as exc:
         print(f"gridroom login: {exc}", file=sys.stderr)
         return 4
+    if pin:
+        try:
+            keys.set_pin(result.store_path, pin, password=password)
+        except StoreError as exc:
+            print(f"gridroom login: the PIN was not kept: {exc}", file=sys.stderr)
     if result.set_aside is not None:
         print(
             f"gridroom login: the key of the old store is lost, so nobody can read it; it was "

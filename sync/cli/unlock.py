@@ -20,12 +20,24 @@ PHASES = {
 }
 
 
-def add_password_argument(p: argparse.ArgumentParser) -> None:
+def add_password_argument(p: argparse.ArgumentParser, *, pin: bool = True) -> None:
     p.add_argument(
         "--password-stdin",
         action="store_true",
         help="read the password from standard input (stores whose key it protects: no keyring)",
     )
+    if pin:
+        p.add_argument(
+            "--pin-stdin",
+            action="store_true",
+            help="unlock with the PIN read from standard input (set at gridroom login --pin-stdin)",
+        )
+
+
+def read_pin(args: argparse.Namespace) -> str | None:
+    if not getattr(args, "pin_stdin", False):
+        return None
+    return sys.stdin.readline().strip() or None
 
 
 def progress_printer(command: str, path: Path) -> keys.Progress:
@@ -60,6 +72,10 @@ def unlock(
 
     path = Path(path)
     progress = progress_printer(command, path)
+    pin = read_pin(args) if password is None else None
+    if pin is not None:
+        keys.prepare(path, pin=pin, progress=progress)
+        return None
     try:
         keys.prepare(path, password=password, progress=progress)
         return password

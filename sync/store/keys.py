@@ -270,9 +270,11 @@ def key_for(
     Nothing here writes to the store.
     """
     path = Path(path)
-    side = read_sidecar(path)
-    if side is None or not path.exists() or path.stat().st_size == 0 or is_plaintext(path):
+    if not path.exists() or path.stat().st_size == 0 or is_plaintext(path):
         return None
+    side = read_sidecar(path)
+    if side is None:
+        return None  # not ours to unlock: the engine says it needs its key, in plain words
     store_id = str(side["store_id"])
     with _CACHE_LOCK:
         cached = _CACHE.get(store_id)

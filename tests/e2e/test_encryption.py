@@ -187,13 +187,18 @@ def test_without_a_keyring_the_password_opens_the_store(
     env = environment(tmp_path, keyring_file=None)
     password = county.password(OP) + "\n"
     out = gridroom(
-        ["login", "--server", county.url, "--user", OP, "--password-stdin", "--json"],
+        [
+            "login",
+            *("--server", county.url, "--user", OP),
+            *("--password-stdin", "--pin-stdin", "--json"),
+        ],
         env,
-        stdin=password,
+        stdin=password + "2468\n",
     )
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     assert "wrapped by the password" in info["key_storage"]
+    assert keys.describe(Path(info["store"])).endswith("with a PIN copy")
     db = Path(info["store"])
     # Without the password, sync says how to give it (and changes nothing).
     out = gridroom(["sync", "--db", str(db)], env)
@@ -213,6 +218,12 @@ def test_without_a_keyring_the_password_opens_the_store(
     out = gridroom(["stats", "--db", str(db), "--password-stdin", "--json"], env, stdin=password)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["tables"]["attachments"] >= 1
+    # The PIN opens it too (quick unlock), and a wrong one says how many tries are left.
+    out = gridroom(["stats", "--db", str(db), "--pin-stdin", "--json"], env, stdin="2468\n")
+    assert out.returncode == 0, out.stderr
+    out = gridroom(["stats", "--db", str(db), "--pin-stdin"], env, stdin="1357\n")
+    assert out.returncode == 3 and "Wrong PIN: 4 tries left" in out.stderr
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
 def test_a_lost_key_sets_the_store_aside_and_enrols_afresh(
