@@ -284,7 +284,12 @@ def needs_sign_in(path: Path, tokens: TokenStore) -> bool:
     password before opening it."""
     if keys.password_needed(path):
         return True
-    with Store.open(path) as store:
+    try:
+        key = keys.key_for(path)
+    except keys.KeyLost:
+        return True  # signing in sets the unreadable store aside and enrols afresh
+    # (only read here: a plain store that policy wants encrypted is converted right after)
+    with Store.open(path, key=key, require_encryption=False) as store:
         server = replica.state(store).get("server_url") or ""
         if not server or store.synthetic:
             return False

@@ -114,7 +114,14 @@ def test_a_plain_enrolled_store_is_encrypted_at_start_behind_a_progress_dialog(
         store.conn.execute("DETACH DATABASE plain")
     keys.forget(path)
     plain.replace(path)
+    # IT locks require_encryption (the GUI tests' site config is this file).
+    (tmp_path / "site.toml").write_text(
+        '[policy]\nrequire_encryption = true\nlocked = ["require_encryption"]\n', encoding="utf-8"
+    )
     assert keys.is_plaintext(path) and keys.needs_conversion(path)
+    assert not needs_sign_in(path, shared_tokens())  # the token is kept: straight to the store
+    with pytest.raises(keys.NotEncrypted):
+        Store.open(path)
     shown: list[str] = []
 
     def watch() -> None:
@@ -132,6 +139,10 @@ def test_a_plain_enrolled_store_is_encrypted_at_start_behind_a_progress_dialog(
     actor, probe = app_module.open_store(path, settings.get("account"))
     probe.close()
     assert actor.id == dialog.outcome.actor.id
+    # The keyring is reset: the key is lost, and the app asks to sign in (which enrols afresh).
+    memory_keyring.items.clear()
+    keys.forget_unlocked()
+    assert needs_sign_in(path, shared_tokens())
 
 
 def test_a_pin_unlocks_a_shared_pc_until_it_is_typed_wrong_too_often(
