@@ -56,3 +56,29 @@ def test_photos_are_added_shown_and_viewed_on_an_encrypted_store(
     for path in on_disk:
         assert path.read_bytes()[:4] == b"GRB1" and path.suffix == ".grb"
         assert not any(sha in str(path) for sha in shas)
+
+
+def test_a_read_that_lands_after_its_widget_was_deleted_goes_nowhere(
+    qtbot, casework: Casework
+) -> None:
+    """Encrypted pages take longer to read: a page closed with a read in flight must not raise
+    in the event loop when the result arrives (the sync page did, at app shutdown)."""
+    import threading
+
+    import shiboken6
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel()
+    release = threading.Event()
+
+    def slow(store: object) -> str:
+        release.wait(10)
+        return "读完了"
+
+    with qtbot.captureExceptions() as raised:
+        casework.ctx.ops.read(slow).success(label.setText).run()
+        shiboken6.delete(label)
+        release.set()
+        qtbot.waitUntil(lambda: not casework.ctx.ops.busy(), timeout=10_000)
+        qtbot.wait(50)
+    assert raised == []
