@@ -22,6 +22,7 @@ from .. import protocol
 from ..model.clock import new_id
 from ..settings import user_data_dir
 from ..store import keys, replica
+from ..store.errors import StoreError
 from ..store.store import Store
 from .tokens import TokenStore
 from .transport import Transport, TransportError
@@ -127,6 +128,10 @@ def login(
         finally:
             store.close()
         tokens.set(server_url, device_id, token)
+        # No keyring: this password (checked by the county just now) opens the store from now
+        # on too — another account of this PC, or a password changed at the county.
+        with contextlib.suppress(StoreError, OSError):
+            keys.add_password(path, password)
     return LoginResult(
         account=dict(answer["account"]),
         device=dict(answer["device"]),

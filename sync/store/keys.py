@@ -219,6 +219,43 @@ def _unwrap(box: dict[str, Any], secret: str, store_id: str, what: str) -> bytes
         return None
 
 
+#: Password-wrapped copies kept at most (the enrolling account's, then others who signed in).
+MAX_PASSWORDS = 8
+
+
+def _password_boxes(side: dict[str, Any]) -> list[dict[str, Any]]:
+    boxes = [side["password"]] if side.get("password") else []
+    return boxes + list(side.get("passwords") or [])
+
+
+def _unwrap_any(side: dict[str, Any], password: str, store_id: str) -> bytes | None:
+    for box in _password_boxes(side):
+        key = _unwrap(box, password, store_id, "password")
+        if key is not None:
+            return key
+    return None
+
+
+def add_password(path: Path | str, password: str) -> bool:
+    """Wrap the (unlocked) key of a password-protected store by one more password: another
+    account that signed in on this PC, or the new password after a change at the county. True
+    when a copy was added; the key must be unlocked in this process already."""
+    path = Path(path)
+    side = read_sidecar(path)
+    if side is None or side.get("home") != "password" or is_plaintext(path):
+        return False
+    store_id = str(side["store_id"])
+    with _CACHE_LOCK:
+        key = _CACHE.get(store_id)
+    if key is None or _unwrap_any(side, password, store_id) is not None:
+        return False
+    extra = list(side.get("passwords") or [])
+    extra.append(_wrap(key, password, store_id, "password", PASSWORD_SCRYPT))
+    side["passwords"] = extra[-(MAX_PASSWORDS - 1) :]
+    _write_sidecar(path, side)
+    return True
+
+
 # -- this process's memory --------------------------------------------------------------------
 
 _CACHE: dict[str, bytes] = {}
@@ -304,7 +341,7 @@ def key_for(
     if pin is not None:
         key = _unlock_pin(path, side, pin)
     elif password is not None:
-        unwrapped = _unwrap(side["password"], password, store_id, "password")
+        unwrapped = _unwrap_any(side, password, store_id)
         if unwrapped is None:
             raise WrongPassword(
                 f"The password does not open {path} (this computer keeps its key wrapped by the "
@@ -793,7 +830,7 @@ def _key_from_sidecar(
         return bytes.fromhex(found) if found else None
     if password is None:
         return None
-    return _unwrap(side["password"], password, store_id, "password")
+    return _unwrap_any(side, password, store_id)
 
 
 def _wal_has_frames(path: Path) -> bool:

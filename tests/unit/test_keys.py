@@ -424,3 +424,25 @@ def test_big_photos_stream_in_records_and_damage_is_detected(
             incoming.append(data[:1000])
             assert not incoming.finish()
         assert not attachments.blob_exists(store, other)
+
+
+def test_another_password_can_be_added_while_the_store_is_unlocked(
+    tmp_path: Path, no_keyring: None
+) -> None:
+    path = tmp_path / "enc.sqlite"
+    key = keys.new_key()
+    keys.keep(path, key, password="enrolled-by-a")
+    Store.create(path, scope="330825002", key=key).close()
+    keys.forget_unlocked()
+    assert not keys.add_password(path, "account-b")  # locked: nothing to wrap
+    keys.key_for(path, password="enrolled-by-a")
+    assert keys.add_password(path, "account-b")
+    assert not keys.add_password(path, "account-b")  # already opens it
+    side = keys.sidecar_path(path).read_text(encoding="utf-8")
+    assert key.hex() not in side and "account-b" not in side
+    for password in ("enrolled-by-a", "account-b"):
+        keys.forget_unlocked()
+        assert keys.key_for(path, password=password) == key
+    keys.forget_unlocked()
+    with pytest.raises(keys.WrongPassword):
+        keys.key_for(path, password="account-c")
