@@ -140,6 +140,10 @@ def test_an_encrypted_store_and_its_photos_reveal_nothing_without_the_key(
         kept = fill(store, actors["operator"])
         for sha, data in kept.items():
             assert attachments.read_blob(store, sha) == data
+        # While it is open, the changes sit in the -wal: encrypted pages too.
+        wal = path.with_name(path.name + "-wal")
+        assert wal.exists() and wal.stat().st_size > 0
+        assert_reveals_nothing(path, list(kept))
     assert_reveals_nothing(path, list(kept))
     # The key file beside it names the keyring, and holds no key.
     side = keys.sidecar_path(path).read_text(encoding="utf-8")
