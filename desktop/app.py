@@ -435,6 +435,34 @@ def pick_actor(store: Store, wanted: str | None) -> Actor:
     )
 
 
+def encrypt_if_needed(path: Path, interactive: bool) -> None:
+    """Convert a plaintext store in place when policy or enrolment asks (behind a progress
+    dialog), or unlock it: the key the one way (:func:`sync.store.keys.prepare`)."""
+    from sync.store import keys
+
+    if not (interactive and keys.needs_conversion(path)):
+        keys.prepare(path)
+        return
+    phases = {
+        "checkpoint": QCoreApplication.translate("App", "Encrypting the database…"),
+        "copy": QCoreApplication.translate("App", "Encrypting the database…"),
+        "verify": QCoreApplication.translate("App", "Checking the encrypted copy…"),
+        "replace": QCoreApplication.translate("App", "Checking the encrypted copy…"),
+        "photos": QCoreApplication.translate("App", "Encrypting the photos…"),
+    }
+
+    def work(progress: Progress) -> Any:
+        def report(done: int, total: int, phase: str) -> bool:
+            return progress.update(done, total, phases.get(phase, ""))
+
+        try:
+            return keys.prepare(path, progress=report)
+        except keys.Cancelled:
+            raise Cancelled() from None
+
+    run_in_background(None, phases["copy"], work)
+
+
 def open_store(path: Path, account: str | None) -> tuple[Actor, Store]:
     """Open ``path`` once in the GUI thread to check it and find the account (StoreError on a
     locked, corrupt or foreign file). The caller closes the returned store."""
@@ -502,6 +530,7 @@ def run_gui(argv: Sequence[str]) -> int:
                     return 0
                 offline_login = not outcome.online
                 path = outcome.store_path
+        encrypt_if_needed(path, interactive)
         actor, probe = open_store(path, args.account or settings.get("account") or None)
         probe.close()
     except Cancelled:

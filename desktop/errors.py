@@ -73,6 +73,50 @@ def _store_words(code: str) -> tuple[str, str] | None:
                 "Errors", "This computer's keyring holds a different key. Ask your IT department."
             ),
         )
+    if code == "key_needed":
+        return (
+            QCoreApplication.translate("Errors", "This database is locked by your password."),
+            QCoreApplication.translate(
+                "Errors",
+                "This computer has no keyring, so the database key is protected by the password "
+                "of the account that enrolled it. Sign in to open it.",
+            ),
+        )
+    if code == "wrong_password":
+        return (
+            QCoreApplication.translate("Errors", "The password does not open this database."),
+            QCoreApplication.translate(
+                "Errors",
+                "Type the password of the account that enrolled this computer. Nothing was "
+                "changed.",
+            ),
+        )
+    if code == "wrong_pin":
+        return (
+            QCoreApplication.translate("Errors", "Wrong PIN."),
+            QCoreApplication.translate(
+                "Errors", "After too many wrong PINs only the password opens the database."
+            ),
+        )
+    if code == "key_lost":
+        return (
+            QCoreApplication.translate("Errors", "The key of this database is lost."),
+            QCoreApplication.translate(
+                "Errors",
+                "This computer's keyring no longer holds it, so nobody can read the file. Sign "
+                "in again to enrol this computer afresh: the county has the data; only changes "
+                "that were never synced are lost.",
+            ),
+        )
+    if code == "not_encrypted":
+        return (
+            QCoreApplication.translate("Errors", "This database is not encrypted."),
+            QCoreApplication.translate(
+                "Errors",
+                "Your IT department requires encrypted databases on this computer. Sign in to "
+                "encrypt it; nothing was changed.",
+            ),
+        )
     if code == "disk_full":
         return (
             QCoreApplication.translate("Errors", "The disk is full."),

@@ -42,7 +42,7 @@ from sync.client.tokens import TokenStore
 from sync.client.transport import TransportError
 from sync.model.records import Actor, Role
 from sync.settings import Settings, SettingsError, user_data_dir
-from sync.store import Store, replica
+from sync.store import Store, StoreError, keys, replica
 
 from .sync import offline
 from .sync import words as sync_words
@@ -82,12 +82,14 @@ class LoginFailed(Exception):
         *,
         cause: TransportError | None = None,
         retry_after: float | None = None,
+        left: int = 0,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.cause = cause
         self.retry_after = retry_after
+        self.left = left  # wrong_pin: tries left before the PIN copy is deleted
 
 
 # -- the work (network thread) --------------------------------------------------------------------
@@ -150,8 +152,11 @@ def attempt(
         if exc.code == "account_disabled":
             # A disabled account must not go on working offline here either.
             for path in candidate_stores(settings, store_path):
-                with Store.open(path) as store:
-                    offline.forget(store, login_name)
+                # (a store whose key this password does not open holds no sign-in of it)
+                with contextlib.suppress(StoreError):
+                    keys.key_for(path, password=password)
+                    with Store.open(path) as store:
+                        offline.forget(store, login_name)
         if unreachable(exc):
             return sign_in_offline(settings, store_path, login_name, password, exc)
         raise LoginFailed(exc.code, exc.message, retry_after=exc.retry_after) from None
@@ -175,8 +180,19 @@ def sign_in_offline(
     password: str,
     why: TransportError,
 ) -> SignedIn:
-    """Check the password against this computer's copy (the county is unreachable)."""
+    """Check the password against this computer's copy (the county is unreachable).
+
+    A store whose key the password protects (no keyring) is unlocked by it first: a password
+    that does not unwrap the key is wrong, whatever the verifier inside would say."""
     for path in candidate_stores(settings, store_path):
+        try:
+            keys.key_for(path, password=password)
+        except keys.WrongPassword:
+            raise LoginFailed(
+                "offline_password", "Wrong password (this computer's copy).", cause=why
+            ) from None
+        except StoreError:
+            continue  # its key is lost, or it is not a store: not this person's copy
         with Store.open(path) as store:
             try:
                 kept = offline.check(store, login_name, password)
@@ -201,6 +217,51 @@ def sign_in_offline(
     )
 
 
+def pin_store(settings: Settings, store_path: Path | None) -> Path | None:
+    """The store a PIN would unlock here (its key wrapped by the password, a PIN copy kept)."""
+    for path in candidate_stores(settings, store_path):
+        with contextlib.suppress(StoreError):
+            if keys.has_pin(path):
+                return path
+    return None
+
+
+def unlock_with_pin(settings: Settings, store_path: Path | None, pin: str) -> SignedIn:
+    """Quick unlock on a shared PC without a keyring: the PIN opens this computer's store, and
+    the app works on it as whoever signed in last (changes wait until a sign-in with the
+    password lets them sync). Raises :class:`LoginFailed` (``wrong_pin``, ``no_pin``)."""
+    path = pin_store(settings, store_path)
+    if path is None:
+        raise LoginFailed("no_pin", "No PIN is set on this computer: use the password.")
+    try:
+        keys.key_for(path, pin=pin)
+    except keys.WrongPin as exc:
+        raise LoginFailed("wrong_pin", str(exc), left=exc.left) from None
+    with Store.open(path) as store:
+        state = replica.state(store)
+        login_name = state.get("account_login", "")
+        actor = enrolled_actor(store, settings.get("account") or None)
+        if actor is None:
+            raise LoginFailed("no_pin", "This store is not enrolled: use the password.")
+        return SignedIn(
+            online=False,
+            actor=actor,
+            login=login_name,
+            server_url=state.get("server_url", ""),
+            township=store.scope,
+            store_path=path,
+            reason_code="pin",
+            reason="",
+        )
+
+
+def keep_pin(outcome: SignedIn, password: str, pin: str) -> None:
+    """After a sign-in with the password: keep a PIN copy of the store key (no keyring)."""
+    side = keys.read_sidecar(outcome.store_path)
+    if side is not None and side.get("home") == "password":
+        keys.set_pin(outcome.store_path, pin, password=password)
+
+
 def remember_settings(settings: Settings, outcome: SignedIn) -> None:
     """Save the server, township and account id as user settings (unless IT locked them)."""
     values = [("township", outcome.township), ("account", outcome.actor.id)]
@@ -219,8 +280,16 @@ def remember_settings(settings: Settings, outcome: SignedIn) -> None:
 
 def needs_sign_in(path: Path, tokens: TokenStore) -> bool:
     """An enrolled store whose sign-in this computer does not hold (never kept, signed out, or
-    a machine without a keyring): the app asks for the password before opening it."""
-    with Store.open(path) as store:
+    a machine without a keyring), or whose key the password protects: the app asks for the
+    password before opening it."""
+    if keys.password_needed(path):
+        return True
+    try:
+        key = keys.key_for(path)
+    except keys.KeyLost:
+        return True  # signing in sets the unreadable store aside and enrols afresh
+    # (only read here: a plain store that policy wants encrypted is converted right after)
+    with Store.open(path, key=key, require_encryption=False) as store:
         server = replica.state(store).get("server_url") or ""
         if not server or store.synthetic:
             return False
@@ -313,6 +382,23 @@ class LoginDialog(QDialog):
         self.password = QLineEdit(self)
         self.password.setObjectName("loginPassword")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        # No keyring here: the password protects the database key, and a PIN may unlock it too.
+        self.pin = QLineEdit(self)
+        self.pin.setObjectName("loginPin")
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(12)
+        self.pin.setPlaceholderText(self.tr("optional, 4 to 12 digits"))
+        self.pin_note = QLabel(
+            self.tr(
+                "This computer has no keyring: your password protects the database. With the "
+                "password, a PIN typed here is kept for quick unlock next time; then the PIN "
+                "alone opens the database (5 wrong PINs and the password is needed again)."
+            ),
+            self,
+        )
+        self.pin_note.setObjectName("pinNote")
+        self.pin_note.setWordWrap(True)
+        self._pin_wanted = keys.keyring_backend()[0] is None
         self.message = QLabel(self)
         self.message.setObjectName("loginMessage")
         self.message.setWordWrap(True)
@@ -335,6 +421,13 @@ class LoginDialog(QDialog):
         form.addRow("", self.server_note)
         form.addRow(self.tr("Account:"), self.user)
         form.addRow(self.tr("Password:"), self.password)
+        form.addRow(self.tr("PIN:"), self.pin)
+        form.addRow("", self.pin_note)
+        for w in (self.pin, self.pin_note):
+            w.setVisible(self._pin_wanted)
+        if not self._pin_wanted:
+            form.setRowVisible(self.pin, False)
+            form.setRowVisible(self.pin_note, False)
         box = QVBoxLayout(self)
         box.addWidget(intro)
         box.addLayout(form)
@@ -371,18 +464,23 @@ class LoginDialog(QDialog):
             return
         server, login_name = self.server.text().strip(), self.user.text().strip()
         password = self.password.text()
+        pin = self.pin.text().strip() if self._pin_wanted else ""
+        if pin and not (4 <= len(pin) <= 12 and pin.isdigit()):
+            self._say(self.tr("A PIN is 4 to 12 digits."))
+            return
+        if not password and pin:
+            settings, store_path = self._settings, self._store_path
+            saying = self.tr("Unlocking with the PIN…")
+            self._run(lambda: unlock_with_pin(settings, store_path, pin), saying)
+            return
         if not server or not login_name or not password:
             self._say(self.tr("Enter the server address, your account and your password."))
             return
-        self._working(True)
-        self._say(self.tr("Connecting to the county platform…"), tone="")
-        if self._worker is None:
-            self._worker = NetworkWorker("gridroom-login", parent=self)
         tokens = self._tokens or shared_tokens()
         settings, store_path, options = self._settings, self._store_path, self._transport_options
 
         def work() -> SignedIn:
-            return attempt(
+            outcome = attempt(
                 server,
                 login_name,
                 password,
@@ -391,7 +489,17 @@ class LoginDialog(QDialog):
                 store_path=store_path,
                 transport_options=options,
             )
+            if pin:
+                keep_pin(outcome, password, pin)
+            return outcome
 
+        self._run(work, self.tr("Connecting to the county platform…"))
+
+    def _run(self, work: Any, saying: str) -> None:
+        self._working(True)
+        self._say(saying, tone="")
+        if self._worker is None:
+            self._worker = NetworkWorker("gridroom-login", parent=self)
         self._worker.submit(work, self._succeeded, self._failed)
 
     def _succeeded(self, outcome: SignedIn) -> None:
@@ -442,6 +550,17 @@ class LoginDialog(QDialog):
                 + " "
                 + why
             )
+        if exc.code == "wrong_pin":
+            left = exc.left
+            if left <= 0:
+                return self.tr(
+                    "Wrong PIN, too many times: the PIN was removed. Sign in with your password."
+                )
+            return self.tr("Wrong PIN: %1 tries left before the password is needed.").replace(
+                "%1", str(left)
+            )
+        if exc.code == "no_pin":
+            return self.tr("No PIN is set on this computer: sign in with your password.")
         if exc.code == "offline_damaged":
             return self.tr(
                 "The county cannot be reached, and this computer's copy of the sign-in is "
@@ -457,7 +576,7 @@ class LoginDialog(QDialog):
         self.message.setVisible(bool(text))
 
     def _working(self, on: bool) -> None:
-        for w in (self.user, self.password, self.sign_in_button):
+        for w in (self.user, self.password, self.pin, self.sign_in_button):
             w.setEnabled(not on)
         self.server.setEnabled(not on and not self._settings.is_locked("server_url"))
 

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
@@ -150,12 +151,20 @@ class Op(Generic[T]):
             self._dialog.deleteLater()
             self._dialog = None
         if error is None:
-            if self._success is not None:
+            if self._success is not None and _alive(self._success):
                 self._success(result)
         elif self._failure is not None:
-            self._failure(error)
+            if _alive(self._failure):
+                self._failure(error)
         else:
             self._ops.unhandled(error)
+
+
+def _alive(callback: Callable[..., Any]) -> bool:
+    """False for a method of a widget deleted while its operation ran (a page closed with a
+    read in flight): its result has nowhere to go."""
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
 
 
 def _background_priority() -> None:

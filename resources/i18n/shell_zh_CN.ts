@@ -8,13 +8,13 @@
             <translation>正在生成演示乡镇数据（仅首次运行）…</translation>
         </message>
         <message>
-            <source>Checking the database</source>
-            <translation>检查数据库</translation>
+            <source>Cancel</source>
+            <translation>取消</translation>
         </message>
         <message>
-            <source>Cancel</source>
+            <source>Checking the database</source>
             <extracomment>The demo township: 东华街道, 龙游县 (DOMAIN.md's example), with its operator account. How long startup waits for another program's lock on the store before saying so.</extracomment>
-            <translation>取消</translation>
+            <translation>检查数据库</translation>
         </message>
         <message>
             <source>Gridroom</source>
@@ -51,6 +51,18 @@
         <message>
             <source>Gridroom database (*.sqlite *.db);;All files (*)</source>
             <translation>网格通数据库 (*.sqlite *.db);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Encrypting the database…</source>
+            <translation>正在加密数据库…</translation>
+        </message>
+        <message>
+            <source>Checking the encrypted copy…</source>
+            <translation>正在核对加密后的副本…</translation>
+        </message>
+        <message>
+            <source>Encrypting the photos…</source>
+            <translation>正在加密照片…</translation>
         </message>
         <message>
             <source>Gridroom cannot open the database</source>
@@ -344,6 +356,46 @@
         <message>
             <source>This computer's keyring holds a different key. Ask your IT department.</source>
             <translation>本机密钥环中保存的密钥与该数据库不符，请联系信息化管理员。</translation>
+        </message>
+        <message>
+            <source>This database is locked by your password.</source>
+            <translation>此数据库需要您的密码才能打开。</translation>
+        </message>
+        <message>
+            <source>This computer has no keyring, so the database key is protected by the password of the account that enrolled it. Sign in to open it.</source>
+            <translation>本机没有系统密钥环，数据库密钥由注册本机的账号密码保护。请登录后打开。</translation>
+        </message>
+        <message>
+            <source>The password does not open this database.</source>
+            <translation>此密码无法打开该数据库。</translation>
+        </message>
+        <message>
+            <source>Type the password of the account that enrolled this computer. Nothing was changed.</source>
+            <translation>请输入注册本机的账号的密码。数据未作任何改动。</translation>
+        </message>
+        <message>
+            <source>Wrong PIN.</source>
+            <translation>PIN 码错误。</translation>
+        </message>
+        <message>
+            <source>After too many wrong PINs only the password opens the database.</source>
+            <translation>PIN 码错误次数过多后，只能用密码打开数据库。</translation>
+        </message>
+        <message>
+            <source>The key of this database is lost.</source>
+            <translation>此数据库的密钥已丢失。</translation>
+        </message>
+        <message>
+            <source>This computer's keyring no longer holds it, so nobody can read the file. Sign in again to enrol this computer afresh: the county has the data; only changes that were never synced are lost.</source>
+            <translation>本机的系统密钥环中已没有该密钥，任何人都无法读取此文件。请重新登录，重新注册本机：数据在县级平台上都有，只有从未同步过的修改会丢失。</translation>
+        </message>
+        <message>
+            <source>This database is not encrypted.</source>
+            <translation>此数据库未加密。</translation>
+        </message>
+        <message>
+            <source>Your IT department requires encrypted databases on this computer. Sign in to encrypt it; nothing was changed.</source>
+            <translation>信息化部门要求本机的数据库必须加密。请登录以加密数据库；数据未作任何改动。</translation>
         </message>
         <message>
             <source>The disk is full.</source>
@@ -826,12 +878,12 @@
             <translation>新建事件</translation>
         </message>
         <message>
-            <source>Statistics</source>
-            <translation>统计</translation>
-        </message>
-        <message>
             <source>Grids</source>
             <translation>网格</translation>
+        </message>
+        <message>
+            <source>Statistics</source>
+            <translation>统计</translation>
         </message>
         <message>
             <source>Sync</source>
@@ -1014,65 +1066,6 @@
         </message>
     </context>
     <context>
-        <name>StatusBar</name>
-        <message>
-            <source>Online</source>
-            <extracomment>Meta keys the sync client records its last success under (first one present wins).</extracomment>
-            <translation>在线</translation>
-        </message>
-        <message>
-            <source>Offline</source>
-            <translation>离线</translation>
-        </message>
-        <message>
-            <source>Offline — no county server configured</source>
-            <translation>离线 — 未配置县级平台</translation>
-        </message>
-        <message>
-            <source>Offline — not connected to the county server yet</source>
-            <translation>离线 — 尚未连接县级平台</translation>
-        </message>
-        <message>
-            <source>Signed in: %1 (%2)</source>
-            <translation>当前账号：%1（%2）</translation>
-        </message>
-        <message>
-            <source>Sync state unknown: the database could not be read</source>
-            <translation>同步状态未知：无法读取数据库</translation>
-        </message>
-        <message numerus="yes">
-            <source>%n change(s) waiting to sync</source>
-            <translation>
-                <numerusform>%n 条变更待同步</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>Last sync: never</source>
-            <translation>上次同步：从未</translation>
-        </message>
-        <message>
-            <source>Last sync: %1</source>
-            <translation>上次同步：%1</translation>
-        </message>
-        <message numerus="yes">
-            <source>%n case(s) with conflicts</source>
-            <translation>
-                <numerusform>%n 件事件有冲突</numerusform>
-            </translation>
-        </message>
-        <message>
-            <source>No conflicts</source>
-            <translation>无冲突</translation>
-        </message>
-    </context>
-    <context>
-        <name>dialog</name>
-        <message>
-            <source>Cancel</source>
-            <translation>取消</translation>
-        </message>
-    </context>
-    <context>
         <name>StatsPage</name>
         <message>
             <source>Statistics</source>
@@ -1107,6 +1100,10 @@
             <translation>至</translation>
         </message>
         <message>
+            <source>Reading the figures…</source>
+            <translation>正在读取统计数据…</translation>
+        </message>
+        <message>
             <source>Export monthly report</source>
             <translation>导出月报</translation>
         </message>
@@ -1117,14 +1114,6 @@
         <message>
             <source>Township</source>
             <translation>乡镇（街道）</translation>
-        </message>
-        <message>
-            <source>Reading the figures…</source>
-            <translation>正在读取统计数据…</translation>
-        </message>
-        <message>
-            <source>The default weights apply: %1</source>
-            <translation>已按缺省权重评分：%1</translation>
         </message>
         <message>
             <source>Category</source>
@@ -1231,10 +1220,6 @@
             <translation>挂账件数</translation>
         </message>
         <message>
-            <source>%1 pt</source>
-            <translation>%1个百分点</translation>
-        </message>
-        <message>
             <source>Figure</source>
             <translation>指标</translation>
         </message>
@@ -1253,6 +1238,10 @@
         <message>
             <source>Same period last year</source>
             <translation>去年同期</translation>
+        </message>
+        <message>
+            <source>%1 pt</source>
+            <translation>%1个百分点</translation>
         </message>
         <message>
             <source>(not given)</source>
@@ -1295,6 +1284,10 @@
             <translation>平均办理时长</translation>
         </message>
         <message>
+            <source>The default weights apply: %1</source>
+            <translation>已按缺省权重评分：%1</translation>
+        </message>
+        <message>
             <source>Rank</source>
             <translation>名次</translation>
         </message>
@@ -1321,6 +1314,65 @@
         <message>
             <source>Writing the report</source>
             <translation>生成报表</translation>
+        </message>
+    </context>
+    <context>
+        <name>StatusBar</name>
+        <message>
+            <source>Online</source>
+            <extracomment>Meta keys the sync client records its last success under (first one present wins). the user clicked the refused-records figure (show the 同步 page)</extracomment>
+            <translation>在线</translation>
+        </message>
+        <message>
+            <source>Offline</source>
+            <translation>离线</translation>
+        </message>
+        <message>
+            <source>Offline — no county server configured</source>
+            <translation>离线 — 未配置县级平台</translation>
+        </message>
+        <message>
+            <source>Offline — not connected to the county server yet</source>
+            <translation>离线 — 尚未连接县级平台</translation>
+        </message>
+        <message>
+            <source>Signed in: %1 (%2)</source>
+            <translation>当前账号：%1（%2）</translation>
+        </message>
+        <message>
+            <source>Sync state unknown: the database could not be read</source>
+            <translation>同步状态未知：无法读取数据库</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n change(s) waiting to sync</source>
+            <translation>
+                <numerusform>%n 条变更待同步</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Last sync: never</source>
+            <translation>上次同步：从未</translation>
+        </message>
+        <message>
+            <source>Last sync: %1</source>
+            <translation>上次同步：%1</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n case(s) with conflicts</source>
+            <translation>
+                <numerusform>%n 件事件有冲突</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>No conflicts</source>
+            <translation>无冲突</translation>
+        </message>
+    </context>
+    <context>
+        <name>dialog</name>
+        <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
         </message>
     </context>
 </TS>

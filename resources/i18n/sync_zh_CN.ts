@@ -157,7 +157,7 @@
     <name>LoginDialog</name>
     <message>
         <source>Sign in to the county platform</source>
-        <extracomment>offline: why the county could not be reached (its error code and the client&apos;s sentence)</extracomment>
+        <extracomment>offline: why the county could not be reached (its error code and the client&apos;s sentence) Sign-in transport: a short backoff between urllib3&apos;s connection retries, so a person learns within a second or two that the county cannot be reached (and may sign in offline).</extracomment>
         <translation>登录县级平台</translation>
     </message>
     <message>
@@ -171,6 +171,14 @@
     <message>
         <source>e.g. 330825102-op</source>
         <translation>例如 330825102-op</translation>
+    </message>
+    <message>
+        <source>optional, 4 to 12 digits</source>
+        <translation>可不填，4 至 12 位数字</translation>
+    </message>
+    <message>
+        <source>This computer has no keyring: your password protects the database. With the password, a PIN typed here is kept for quick unlock next time; then the PIN alone opens the database (5 wrong PINs and the password is needed again).</source>
+        <translation>本机没有系统密钥环：数据库由您的密码保护。输入密码的同时在此填写 PIN 码，下次即可只用 PIN 码快速解锁数据库（PIN 码输错 5 次后需重新输入密码）。</translation>
     </message>
     <message>
         <source>Sign in</source>
@@ -191,6 +199,18 @@
     <message>
         <source>Password:</source>
         <translation>密码：</translation>
+    </message>
+    <message>
+        <source>PIN:</source>
+        <translation>PIN 码：</translation>
+    </message>
+    <message>
+        <source>A PIN is 4 to 12 digits.</source>
+        <translation>PIN 码应为 4 至 12 位数字。</translation>
+    </message>
+    <message>
+        <source>Unlocking with the PIN…</source>
+        <translation>正在用 PIN 码解锁…</translation>
     </message>
     <message>
         <source>Enter the server address, your account and your password.</source>
@@ -215,6 +235,18 @@
     <message>
         <source>The county cannot be reached, and this account has never signed in online on this computer: the first sign-in needs the network.</source>
         <translation>连不上县级平台，而且该账号从未在这台电脑上联网登录过：第一次登录需要联网。</translation>
+    </message>
+    <message>
+        <source>Wrong PIN, too many times: the PIN was removed. Sign in with your password.</source>
+        <translation>PIN 码错误次数过多，PIN 码已被删除。请用密码登录。</translation>
+    </message>
+    <message>
+        <source>Wrong PIN: %1 tries left before the password is needed.</source>
+        <translation>PIN 码错误：再错 %1 次后将需要输入密码。</translation>
+    </message>
+    <message>
+        <source>No PIN is set on this computer: sign in with your password.</source>
+        <translation>本机未设置 PIN 码，请用密码登录。</translation>
     </message>
     <message>
         <source>The county cannot be reached, and this computer&apos;s copy of the sign-in is damaged: sign in when the network is back.</source>
@@ -626,7 +658,7 @@
     <name>Syncer</name>
     <message>
         <source>Demo data — works on this computer only, never with the county</source>
-        <extracomment>How long after the window opens the first sync starts (the window paints first). How often the progress of a running sync is read. The desktop&apos;s transport settings: fewer attempts than ``gridroom sync`` makes, because the next background sync comes anyway, and a person should learn soon that the county is away. How long quitting waits for a running sync to stop before leaving it to die with the app. ``demo`` (synthetic data, never syncs), ``unenrolled`` (no county), ``enrolled`` the error code of the last attempt (&quot;&quot; when it succeeded or none was made) the last run in this session the person signed in offline (checked against this computer&apos;s copy) why sync cannot run at all here (a store problem), in plain words</extracomment>
+        <extracomment>How long after the window opens the first sync starts (the window paints first). How often the progress of a running sync is read. The desktop&apos;s transport settings: a shorter backoff than ``gridroom sync`` waits, because the next background sync comes anyway and a person should learn soon that the county is away (a refused connection shows as offline in about 5 s instead of about 25 s). How long quitting waits for a running sync to stop before leaving it to die with the app. ``demo`` (synthetic data, never syncs), ``unenrolled`` (no county), ``enrolled`` the error code of the last attempt (&quot;&quot; when it succeeded or none was made) the last run in this session the person signed in offline (checked against this computer&apos;s copy) why sync cannot run at all here (a store problem), in plain words</extracomment>
         <translation>演示数据 — 只在本机使用，不连接县级平台</translation>
     </message>
     <message>

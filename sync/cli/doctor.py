@@ -778,7 +778,10 @@ def check_store(
         return Check("store", FAIL, str(exc)), {"path": str(path)}
     size = _human_bytes(info["bytes"])
     if info["encrypted"]:
-        return Check("store", OK, f"{path}: encrypted ({size}); opened only with its key."), info
+        from ..store import keys
+
+        where = keys.describe(path)  # e.g. "encrypted; key in the OS keyring (…)"
+        return Check("store", OK, f"{path}: {where} ({size})."), info
     details = [
         f"scope {info.get('scope')}, device {info.get('device_code')}"
         + (" (demo data)" if info.get("synthetic") else ""),
@@ -809,7 +812,9 @@ def check_store(
             f"version knows {info['schema_known']}). Update Gridroom.",
             details,
         ), info
-    if require_encryption:
+    if info.get("synthetic"):
+        details.append("the demo store (synthetic data) stays plain by design")
+    elif require_encryption:
         return Check(
             "store",
             FAIL,

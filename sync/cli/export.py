@@ -14,6 +14,7 @@ from ..model.divisions import short_name
 from ..model.records import OPEN_STATUSES, Status
 from ..store import CaseQuery, Store
 from ..store.ledger import STATUS_WORDS, LedgerError, export_ledger
+from .unlock import add_password_argument, unlock
 
 NAME = "export"
 HELP = "Export the case ledger (事件台账) to .xlsx or .csv."
@@ -22,6 +23,7 @@ log = logging.getLogger("gridroom.export")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_password_argument(p)
     p.add_argument("--db", required=True, help="the store file")
     p.add_argument("--out", required=True, help="the file to write: FILE.xlsx or FILE.csv")
     p.add_argument(
@@ -103,6 +105,7 @@ def build_query(store: Store, args: argparse.Namespace) -> CaseQuery:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    unlock(args.db, args, "export")
     with Store.open_read_only(args.db) as store:  # it only reads
         try:
             query = build_query(store, args)

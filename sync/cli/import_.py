@@ -18,6 +18,7 @@ from ..model.records import Source
 from ..store import Store, health
 from ..store.ledger import SOURCE_WORDS, LedgerError
 from ..store.ledger_import import InvalidRows, import_ledger, importer, print_errors
+from .unlock import add_password_argument, unlock
 
 NAME = "import"
 HELP = "Import cases from a 12345 hotline or department spreadsheet (.xlsx or .csv)."
@@ -26,6 +27,7 @@ log = logging.getLogger("gridroom.import")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_password_argument(p)
     p.add_argument("--db", required=True, help="the store file")
     p.add_argument("file", help="the spreadsheet: FILE.xlsx or FILE.csv (UTF-8 or GBK)")
     p.add_argument(
@@ -48,6 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    unlock(args.db, args, "import")
     with Store.open(args.db) as store:
         # Never write into a damaged file: check the tables the import writes first.
         health.guard(store)

@@ -1,6 +1,8 @@
 """``gridroom login``: sign in to the county platform and enrol this device to a township.
 
-The token goes to the OS keyring. Where the machine has none (a headless server), the device is
+The token goes to the OS keyring, and so does the key of the store, which is created encrypted
+(or encrypted in place when it was plain); without a keyring the key is wrapped by the password.
+Where the machine has no keyring (a headless server), the device is
 still enrolled, but the sign-in is not kept: ``gridroom sync`` then asks for the password each
 time (or reads it with ``--password-stdin``). See ``sync.client.tokens`` for why.
 Exit codes: 0 signed in, 2 cannot reach the server, 4 refused (password, account, device),
@@ -16,12 +18,15 @@ import json
 import logging
 import socket
 import sys
+from pathlib import Path
 
 from .. import logs
 from ..client import enrol
 from ..client.tokens import TokenStore, default_tokens
 from ..client.transport import TransportError
 from ..settings import Settings, SettingsError
+from ..store import StoreError, keys
+from .unlock import progress_printer
 
 NAME = "login"
 HELP = "Sign in to the county platform and enrol this device (token kept in the OS keyring)."
@@ -42,6 +47,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ca-file", help="CA certificate (PEM) for the server (default: ca_file setting)"
+    )
+    p.add_argument(
+        "--pin-stdin",
+        action="store_true",
+        help="also read a PIN (the next line of standard input) for quick unlock of a store whose "
+        "key the password protects (no keyring): gridroom stats/export/import --pin-stdin",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -84,6 +95,7 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    pin = sys.stdin.readline().strip() if args.pin_stdin else None
     tokens = tokens if tokens is not None else default_tokens()
     try:
         result = enrol.login(
@@ -96,6 +108,7 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
             device_name=args.device_name,
             township=args.township,
             ca_file=args.ca_file or settings.get("ca_file") or None,
+            progress=progress_printer("login", Path(args.db)) if args.db else None,
         )
     except TransportError as exc:
         log.warning("sign-in as %s at %s failed: %s (%s)", args.user, server, exc.message, exc.code)
@@ -105,6 +118,21 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         log.warning("sign-in as %s at %s refused: %s", args.user, server, exc)
         print(f"gridroom login: {exc}", file=sys.stderr)
         return 2
+    except keys.WrongPassword as exc:
+        print(f"gridroom login: {exc}", file=sys.stderr)
+        return 4
+    if pin:
+        try:
+            keys.set_pin(result.store_path, pin, password=password)
+        except StoreError as exc:
+            print(f"gridroom login: the PIN was not kept: {exc}", file=sys.stderr)
+    if result.set_aside is not None:
+        print(
+            f"gridroom login: the key of the old store is lost, so nobody can read it; it was "
+            f"moved to {result.set_aside} and a fresh store was enrolled (the county has the "
+            "data; changes that had not been synced are in the old file, unreadable).",
+            file=sys.stderr,
+        )
     log.info(
         "signed in as %s (%s) at %s; device %s, store %s, token %s",
         args.user,
@@ -136,6 +164,7 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         "created_store": result.created_store,
         "token_storage": result.token_storage,
         "token_kept": result.token_kept,
+        "key_storage": result.key_storage,
     }
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
@@ -143,7 +172,7 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         print(
             f"Signed in as {result.account.get('name')} ({result.account.get('role')}); this "
             f"device is {result.device.get('code')} in township {result.device.get('township')}."
-            f"\nStore: {result.store_path}\nToken: {result.token_storage}"
+            f"\nStore: {result.store_path} ({result.key_storage})\nToken: {result.token_storage}"
         )
     return 0
 

@@ -13,17 +13,20 @@ import sys
 
 from ..store import Store, health
 from ..store.errors import damaged_words
+from .unlock import add_password_argument, unlock
 
 NAME = "stats"
 HELP = "Print counts of a store (tables, statuses, levels, overdue)."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_password_argument(p)
     p.add_argument("--db", required=True, help="the store file")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(args: argparse.Namespace) -> int:
+    unlock(args.db, args, "stats")
     with Store.open_read_only(args.db) as store:
         stats = store.stats()
         problems = health.check(store)

@@ -21,8 +21,9 @@ from ..client.tokens import TokenStore, default_tokens
 from ..client.transport import TransportError
 from ..model.clock import now_millis
 from ..settings import Settings
-from ..store import Store, health, replica
+from ..store import Store, health, keys, replica
 from .login import exit_code, read_password
+from .unlock import unlock
 
 NAME = "sync"
 HELP = "Sync a store with the county once (push, pull, attachments); prints a JSON summary."
@@ -60,6 +61,13 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         tokens=tokens, ca_file=ca_file, deadline_s=settings.get("sync_deadline_s")
     )
     signed_in_here = False
+    # The key first: a store whose key the password protects (no keyring) needs it to open.
+    try:
+        password = unlock(path, args, "sync")
+        logs.add_secret(password)
+    except (keys.KeyNeeded, keys.WrongPassword) as exc:
+        print(f"gridroom sync: {exc}", file=sys.stderr)
+        return 4
     store = Store.open(path)
     try:
         state = replica.state(store)
@@ -69,9 +77,10 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         if server and not kept:
             # No kept token (no keyring, or never signed in here): sign in for this run only.
             user = args.user or state.get("account_login")
-            password = read_password(args, f"Password for {user} at {server}: ") if user else None
+            if password is None and user:
+                password = read_password(args, f"Password for {user} at {server}: ")
             logs.add_secret(password)
-            if not password:
+            if not password or not user:
                 print(
                     f"gridroom sync: not signed in ({tokens.describe()}); give the password with "
                     "--password-stdin, or run gridroom login",

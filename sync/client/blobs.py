@@ -4,22 +4,22 @@ Upload: ask the server how much it holds (``GET /v1/blobs/{sha}/status``); while
 ours is up, answer its challenge (``POST /v1/blobs/{sha}/proof``) — the county may have the file
 already, and then it is not sent again; then ``PUT`` chunks at that offset; a chunk the server
 already has (our retry after a lost answer) is answered with ``offset_mismatch`` and the
-server's count, and we continue from there. Download: fetch ranges into ``<sha>.part`` beside
-the final file, resume from its size, verify the sha256, then rename.
+server's count, and we continue from there. Download: fetch ranges into a ``.part`` beside the
+final file, resume from what it holds, verify the sha256, then rename. The bytes are read from
+and written to the local store only through :mod:`sync.store.attachments` (``open_blob`` /
+``receive_blob``), which encrypts them in an encrypted store: what goes over the wire (and what
+a proof is computed over) is the photo itself, as before.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from .. import protocol
-from ..store import replica
-from ..store.engine import fsync_dir
+from ..store import attachments
+from ..store.attachments import IncomingBlob
 from ..store.errors import classify
 from ..store.store import Store
 from .transport import Transport, TransportError, not_protocol
@@ -50,11 +50,26 @@ def upload(
 ) -> Sent:
     """Upload one attachment file, resuming; a file the county may have already is first
     proved with a challenge over a few ranges of it (~200 bytes instead of the file)."""
-    path = replica.blob_path(store, sha256)
-    if not path.exists():
-        raise BlobError(f"the file of attachment {sha256[:12]}… is missing on this device")
-    if path.stat().st_size != size:
-        raise BlobError(f"the file of attachment {sha256[:12]}… has the wrong size")
+    try:
+        blob = attachments.open_blob(store, sha256)
+    except FileNotFoundError:
+        raise BlobError(
+            f"the file of attachment {sha256[:12]}… is missing on this device"
+        ) from None
+    with blob:
+        if blob.size != size:
+            raise BlobError(f"the file of attachment {sha256[:12]}… has the wrong size")
+        return _send(transport, token, blob, sha256, size, chunk)
+
+
+def _send(
+    transport: Transport,
+    token: str,
+    blob: attachments.BlobReader,
+    sha256: str,
+    size: int,
+    chunk: int,
+) -> Sent:
     url = protocol.BLOB.format(sha256=sha256)
     status = transport.get_json(protocol.BLOB_STATUS.format(sha256=sha256), token=token)
     offset = _received(status)
@@ -65,8 +80,7 @@ def upload(
         # another case, or from before this store was restored). A wrong guess costs one
         # round trip; a right one saves the whole file.
         nonce, ranges = challenge
-        with path.open("rb") as fh:
-            pieces = [_read_at(fh, o, n) for o, n in ranges]
+        pieces = [_read_at(blob, o, n) for o, n in ranges]
         proof = protocol.blob_proof(nonce, sha256, size, pieces)
         status = transport.post_json(
             protocol.BLOB_PROOF.format(sha256=sha256),
@@ -75,36 +89,33 @@ def upload(
         ).object("the answer to a proof")
         offset = _received(status)
         out.proven = bool(status.get("complete"))
-    with path.open("rb") as fh:
-        while not status.get("complete"):
-            fh.seek(offset)
-            data = fh.read(chunk)
-            if not data:
-                raise BlobError(f"the server expects more of {sha256[:12]}… than the file holds")
-            try:
-                reply = transport.request(
-                    "PUT",
-                    url,
-                    token=token,
-                    data=data,
-                    params={"offset": offset},
-                    headers={"Content-Type": protocol.BLOB_TYPE},
-                )
-            except TransportError as exc:
-                if exc.code in ("offset_mismatch", "bad_checksum"):
-                    # Our earlier try did arrive (or the server started over): resume there.
-                    offset = _received(exc.body)
-                    continue
-                raise
-            status = reply.object("the answer to a chunk upload")
-            out.bytes += len(data)
-            offset = _received(status)
+    while not status.get("complete"):
+        data = blob.read_at(offset, chunk)
+        if not data:
+            raise BlobError(f"the server expects more of {sha256[:12]}… than the file holds")
+        try:
+            reply = transport.request(
+                "PUT",
+                url,
+                token=token,
+                data=data,
+                params={"offset": offset},
+                headers={"Content-Type": protocol.BLOB_TYPE},
+            )
+        except TransportError as exc:
+            if exc.code in ("offset_mismatch", "bad_checksum"):
+                # Our earlier try did arrive (or the server started over): resume there.
+                offset = _received(exc.body)
+                continue
+            raise
+        status = reply.object("the answer to a chunk upload")
+        out.bytes += len(data)
+        offset = _received(status)
     return out
 
 
-def _read_at(fh: BinaryIO, offset: int, length: int) -> bytes:
-    fh.seek(offset)
-    data = fh.read(length)
+def _read_at(blob: attachments.BlobReader, offset: int, length: int) -> bytes:
+    data = blob.read_at(offset, length)
     if len(data) != length:
         raise BlobError("the attachment file is shorter than it should be")
     return data
@@ -121,56 +132,56 @@ def download(
 ) -> int:
     """Download one attachment file, resuming a ``.part`` left by a broken link; returns the
     bytes received."""
-    final = replica.blob_path(store, sha256)
-    if final.exists():
+    if attachments.blob_exists(store, sha256):
         return 0
-    part = final.with_name(final.name + ".part")
-    have = part.stat().st_size if part.exists() else 0
-    if have > size:
-        part.unlink()
-        have = 0
     url = protocol.BLOB.format(sha256=sha256)
+    incoming: IncomingBlob | None = None
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        got = _fetch(transport, token, url, part, have, size, chunk)
+        incoming = attachments.receive_blob(store, sha256)
+        if incoming.have > size:
+            incoming.restart()
+        with incoming:
+            got = _fetch(transport, token, url, incoming, size, chunk, sha256[:12])
+            good = incoming.finish()
     except OSError as exc:
         # A full disk is the device's problem, said in the store's plain words (and the sync
         # stops there); the .part keeps what arrived, for the next sync to resume from.
-        known = classify(exc, part)
+        known = classify(exc, incoming.part if incoming else attachments.files_dir(store))
         if known is None:
             raise
         raise known from exc
-    if _sha256(part) != sha256:
-        part.unlink()
+    if not good:
         raise BlobError(f"attachment {sha256[:12]}… arrived damaged; it will be fetched again")
-    os.replace(part, final)
-    fsync_dir(final.parent)
     return got
 
 
 def _fetch(
-    transport: Transport, token: str, url: str, part: Path, have: int, size: int, chunk: int
+    transport: Transport,
+    token: str,
+    url: str,
+    incoming: IncomingBlob,
+    size: int,
+    chunk: int,
+    label: str,
 ) -> int:
-    """Append ranges to ``part`` from ``have`` until it holds ``size`` bytes; the bytes got."""
+    """Append ranges to ``incoming`` until it holds ``size`` bytes; the bytes got."""
     got = 0
-    label = part.name[:12]
-    with part.open("ab") as fh:
-        while have < size:
-            end = min(have + chunk, size) - 1
-            reply = transport.request(
-                "GET", url, token=token, headers={"Range": f"bytes={have}-{end}"}, ok=(200, 206)
-            )
-            data = reply.content
-            if reply.status == 200:
-                # The server sent the whole file: keep only what we lack.
-                data = data[have:]
-            if not data:
-                raise BlobError(f"the server sent no bytes of {label}…")
-            fh.write(data)
-            fh.flush()
-            have += len(data)
-            got += len(data)
-        os.fsync(fh.fileno())
+    have = incoming.have
+    while have < size:
+        end = min(have + chunk, size) - 1
+        reply = transport.request(
+            "GET", url, token=token, headers={"Range": f"bytes={have}-{end}"}, ok=(200, 206)
+        )
+        data = reply.content
+        if reply.status == 200:
+            # The server sent the whole file: keep only what we lack.
+            data = data[have:]
+        if not data:
+            raise BlobError(f"the server sent no bytes of {label}…")
+        incoming.append(data)
+        have += len(data)
+        got += len(data)
+    incoming.flush()
     return got
 
 
@@ -180,11 +191,3 @@ def _received(status: dict[str, Any]) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise not_protocol("an attachment's 'received' is not a byte count")
     return value
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -3,6 +3,12 @@
 On a device's first sign-in the county assigns it a device code, unique in the county, which the
 store then uses in every case number it makes (township + date + device code + sequence), so
 case numbers never collide without any coordination. The token goes to a :class:`TokenStore`.
+
+Enrolment also makes the store's key (:mod:`sync.store.keys`): a new store is created encrypted
+under a random key kept in the OS keyring — or, where there is no usable keyring, wrapped by
+the password just checked by the county — and an existing plaintext store is converted in
+place. A store whose key is lost (the keyring was reset) cannot be read: it is set aside, not
+deleted, and a fresh store is enrolled; the county has the data.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from typing import Any
 from .. import protocol
 from ..model.clock import new_id
 from ..settings import user_data_dir
-from ..store import replica
+from ..store import keys, replica
+from ..store.errors import StoreError
 from ..store.store import Store
 from .tokens import TokenStore
 from .transport import Transport, TransportError
@@ -31,6 +38,9 @@ class LoginResult:
     created_store: bool
     token_storage: str
     token_kept: bool
+    #: where the store's key is (keys.describe), and the unreadable store set aside, if any
+    key_storage: str = ""
+    set_aside: Path | None = None
 
 
 def default_store_path(township: str, data_dir: str | Path | None = None) -> Path:
@@ -50,33 +60,56 @@ def login(
     township: str | None = None,
     ca_file: str | None = None,
     transport_options: dict[str, Any] | None = None,
+    progress: keys.Progress | None = None,
 ) -> LoginResult:
-    """Sign in, enrol the store (created when missing) and keep the token; raises
-    :class:`TransportError` (wrong password, throttled, offline …) with the reason."""
+    """Sign in, enrol the store (created encrypted when missing, encrypted in place when it is
+    plain; ``progress`` follows that conversion) and keep the token; raises
+    :class:`TransportError` (wrong password, throttled, offline …) with the reason, or a
+    :class:`~sync.store.StoreError` about the store (wrong password for its key …)."""
     server_url = server_url.rstrip("/")
     path = Path(store_path) if store_path else None
     if path is None and township:
         path = default_store_path(township, data_dir)
     existing = path is not None and path.exists() and path.stat().st_size > 0
-    device_id = _device_id(path) if existing and path is not None else new_id()
+    lost = False
+    device_id = new_id()
+    if existing and path is not None:
+        found = _device_id(path, password)
+        lost = found is None
+        existing = not lost
+        device_id = found or device_id
+    aside: Path | None = None
     with Transport(server_url, ca_file=ca_file, **(transport_options or {})) as transport:
         answer = _sign_in(transport, login_name, password, device_id, device_name, township)
         enrolled = str(answer["device"]["township"])
         if path is None:
             path = default_store_path(enrolled, data_dir)
             if path.exists() and path.stat().st_size > 0:
-                # A store for this township exists already: sign in again as *that* device.
-                _logout(transport, str(answer["token"]))
-                device_id = _device_id(path)
-                existing = True
-                answer = _sign_in(transport, login_name, password, device_id, device_name, township)
+                found = _device_id(path, password)
+                if found is None:
+                    lost = True
+                else:
+                    # A store for this township exists already: sign in again as *that* device.
+                    _logout(transport, str(answer["token"]))
+                    device_id = found
+                    existing = True
+                    answer = _sign_in(
+                        transport, login_name, password, device_id, device_name, township
+                    )
         token = str(answer["token"])
         try:
-            store = (
-                Store.open(path)
-                if existing
-                else Store.create(path, scope=enrolled, device_code=str(answer["device"]["code"]))
-            )
+            if lost:
+                # The county checked the password; the old file cannot be read by anyone here.
+                aside = keys.set_aside(path)
+            # The key goes where the token goes (the keyring the caller chose), else the password.
+            backend = getattr(tokens, "backend", None) if tokens.persistent else None
+            if existing:
+                keys.prepare(
+                    path, password=password, progress=progress, require=True, backend=backend
+                )
+                store = Store.open(path)
+            else:
+                store = _create(path, enrolled, str(answer["device"]["code"]), password, backend)
         except BaseException:
             _logout(transport, token)
             raise
@@ -95,6 +128,10 @@ def login(
         finally:
             store.close()
         tokens.set(server_url, device_id, token)
+        # No keyring: this password (checked by the county just now) opens the store from now
+        # on too — another account of this PC, or a password changed at the county.
+        with contextlib.suppress(StoreError, OSError):
+            keys.add_password(path, password)
     return LoginResult(
         account=dict(answer["account"]),
         device=dict(answer["device"]),
@@ -104,6 +141,8 @@ def login(
         created_store=not existing,
         token_storage=tokens.describe(),
         token_kept=tokens.persistent,
+        key_storage=keys.describe(path),
+        set_aside=aside,
     )
 
 
@@ -119,8 +158,26 @@ def logout(store: Store, tokens: TokenStore, *, ca_file: str | None = None) -> b
     return True
 
 
-def _device_id(path: Path) -> str:
-    with Store.open(path) as store:
+def _create(
+    path: Path, township: str, device_code: str, password: str, backend: Any | None
+) -> Store:
+    """A new, encrypted store: its key kept first (keyring, or wrapped by the password)."""
+    key = keys.new_key()
+    keys.keep(path, key, password=password, backend=backend)
+    try:
+        return Store.create(path, scope=township, key=key, device_code=device_code)
+    except BaseException:
+        keys.forget(path)
+        raise
+
+
+def _device_id(path: Path, password: str) -> str | None:
+    """The device id of an existing store; None when its key is lost (it cannot be read)."""
+    try:
+        key = keys.key_for(path, password=password)
+    except keys.KeyLost:
+        return None
+    with Store.open(path, key=key, require_encryption=False) as store:
         return store.device_id
 
 

@@ -19,7 +19,12 @@ import contextlib
 import threading
 from typing import Protocol
 
+# One judgement of which keyrings may hold secrets, shared with the store keys.
+from ..store.keys import unusable_reason
+
 SERVICE = "gridroom"
+
+__all__ = ["KeyringTokens", "MemoryTokens", "TokenStore", "default_tokens", "unusable_reason"]
 
 
 class TokenStore(Protocol):
@@ -91,24 +96,6 @@ class KeyringTokens:
 
     def describe(self) -> str:
         return f"OS keyring ({type(self.backend).__module__}.{type(self.backend).__name__})"
-
-
-def unusable_reason(backend: object) -> str | None:
-    """Why a keyring backend must not hold tokens, or None when it may."""
-    name = f"{type(backend).__module__}.{type(backend).__name__}"
-    if type(backend).__module__.startswith("keyrings.alt"):
-        return f"{name} keeps secrets in a file anyone with the disk can read"
-    if type(backend).__module__ in ("keyring.backends.fail", "keyring.backends.null"):
-        return f"no keyring service on this machine ({name})"
-    inner = getattr(backend, "backends", None)
-    if inner is not None:  # the chainer: every backend it would write to must be acceptable
-        if not inner:
-            return f"no keyring service on this machine ({name})"
-        for b in inner:
-            why = unusable_reason(b)
-            if why is not None:
-                return why
-    return None
 
 
 def default_tokens() -> KeyringTokens | MemoryTokens:

@@ -10,6 +10,21 @@ trigger on that table records the row for sync in the same transaction. The file
 fsync'd *before* the row commits, so a row never points at bytes that a power cut lost; a file
 without a row (a crash in between) is harmless and is reused by the next attempt.
 
+In an encrypted store (:mod:`.keys`) the files are encrypted too, so that a stolen laptop shows
+neither the photos of residents and their homes nor which known photo it holds:
+
+- each file is AES-256-GCM in records of :data:`RECORD` bytes (streamed; a big photo is never
+  one block), under a key derived from the store key with HKDF; each record's nonce is random
+  and its associated data binds it to its file name and place, so records cannot be swapped;
+- a file's *name* is HMAC-SHA256 of its sha256 under a second derived key (``<hmac>.grb``):
+  content addressing still works by the plaintext sha256 inside Gridroom (sync is unchanged),
+  but knowing a photo's sha256 does not let anyone confirm that this disk holds it. What stays
+  visible: how many photos there are and their sizes (to within a few bytes).
+
+Callers never open these files themselves: :func:`read_blob`, :func:`open_blob` (upload reads
+ranges) and :func:`receive_blob` (download appends and resumes) do, for plain and encrypted
+stores alike. :func:`encrypt_files` converts the files of a store that was just encrypted.
+
 Only images are accepted: a file that Pillow cannot decode completely (a corrupt JPEG, a text
 file renamed ``.jpg``, a file that vanished) is refused with :class:`AttachmentError`, whose
 ``reason`` says which of those it was, before anything is written.
@@ -19,12 +34,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import io
 import os
 import warnings
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -82,13 +100,380 @@ def files_dir(store: Store) -> Path:
     return store.path.with_name(store.path.name + ".files")
 
 
-def blob_path(store: Store, sha256: str) -> Path:
-    """Where the photo with this hash lives (it may not be there yet: not synced down)."""
+# -- encryption of the files ----------------------------------------------------------------
+
+#: The first bytes of an encrypted attachment file.
+MAGIC = b"GRB1"
+#: Plaintext bytes per encrypted record.
+RECORD = 64 * 1024
+ENCRYPTED_SUFFIX = ".grb"
+_TAG = 16
+_NONCE = 12
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    data: bytes
+    names: bytes
+
+
+_KEYS: weakref.WeakKeyDictionary[Store, _Keys] = weakref.WeakKeyDictionary()
+
+
+def _keys(store: Store) -> _Keys | None:
+    """The attachment keys of an encrypted store (derived from its key), None when plain."""
+    material = getattr(store, "key", None)
+    if material is None:
+        return None
+    found = _KEYS.get(store)
+    if found is None:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        raw = material if isinstance(material, bytes) else str(material).encode("utf-8")
+
+        def derive(info: bytes) -> bytes:
+            return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(raw)
+
+        found = _Keys(
+            derive(b"gridroom attachments v1: data"), derive(b"gridroom attachments v1: names")
+        )
+        _KEYS[store] = found
+    return found
+
+
+def encrypted(store: Store) -> bool:
+    """Whether this store's attachment files are (to be) encrypted."""
+    return _keys(store) is not None
+
+
+def _name(keys: _Keys, kind: str, sha256: str) -> str:
+    return hmac.new(keys.names, f"{kind}:{sha256}".encode(), hashlib.sha256).hexdigest()
+
+
+def _aad(name_id: str, index: int) -> bytes:
+    return MAGIC + name_id.encode("ascii") + index.to_bytes(8, "big")
+
+
+def _name_id(path: Path) -> str:
+    return path.name.split(".", 1)[0]
+
+
+def _legacy_blob_path(store: Store, sha256: str) -> Path:
     return files_dir(store) / sha256[:2] / sha256
 
 
-def thumbnail_path(store: Store, sha256: str) -> Path:
+def _legacy_thumbnail_path(store: Store, sha256: str) -> Path:
     return files_dir(store) / "thumbs" / sha256[:2] / f"{sha256}.jpg"
+
+
+def blob_path(store: Store, sha256: str) -> Path:
+    """Where the photo with this hash lives (it may not be there yet: not synced down).
+
+    Read and write it through :func:`read_blob`, :func:`open_blob`, :func:`receive_blob`: in an
+    encrypted store it is named by an HMAC and holds ciphertext."""
+    keys = _keys(store)
+    if keys is None:
+        return _legacy_blob_path(store, sha256)
+    name = _name(keys, "blob", sha256)
+    return files_dir(store) / name[:2] / (name + ENCRYPTED_SUFFIX)
+
+
+def thumbnail_path(store: Store, sha256: str) -> Path:
+    keys = _keys(store)
+    if keys is None:
+        return _legacy_thumbnail_path(store, sha256)
+    name = _name(keys, "thumb", sha256)
+    return files_dir(store) / "thumbs" / name[:2] / (name + ENCRYPTED_SUFFIX)
+
+
+def _seal(keys: _Keys, name_id: str, index: int, data: bytes) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = os.urandom(_NONCE)
+    sealed = AESGCM(keys.data).encrypt(nonce, data, _aad(name_id, index))
+    return len(data).to_bytes(4, "big") + nonce + sealed
+
+
+class BlobReader:
+    """A stored attachment's plaintext, by ranges (``read_at``), plain or encrypted on disk."""
+
+    def __init__(self, path: Path, keys: _Keys | None) -> None:
+        self.path = path
+        self._keys = keys
+        self._fh: BinaryIO = path.open("rb")
+        self._records: list[tuple[int, int, int]] = []  # (plain offset, file offset, length)
+        self.complete_end = 0  # file offset after the last whole record
+        try:
+            if keys is None:
+                self.size = os.fstat(self._fh.fileno()).st_size
+            else:
+                self.size = self._scan()
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _scan(self) -> int:
+        fh = self._fh
+        total = os.fstat(fh.fileno()).st_size
+        head = fh.read(len(MAGIC))
+        if head != MAGIC:
+            if not head:  # an empty .part: nothing held yet
+                self.complete_end = 0
+                return 0
+            raise _damaged(self.path)
+        offset, plain = len(MAGIC), 0
+        while offset + 4 <= total:
+            fh.seek(offset)
+            length = int.from_bytes(fh.read(4), "big")
+            end = offset + 4 + _NONCE + length + _TAG
+            if length == 0 or length > RECORD or end > total:
+                break  # a record cut short (a download that broke mid-write)
+            self._records.append((plain, offset, length))
+            plain += length
+            offset = end
+        self.complete_end = offset
+        return plain
+
+    def _record(self, index: int) -> bytes:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        assert self._keys is not None
+        _plain, offset, length = self._records[index]
+        self._fh.seek(offset + 4)
+        nonce = self._fh.read(_NONCE)
+        sealed = self._fh.read(length + _TAG)
+        try:
+            return AESGCM(self._keys.data).decrypt(nonce, sealed, _aad(_name_id(self.path), index))
+        except InvalidTag:
+            raise _damaged(self.path) from None
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        """Up to ``n`` plaintext bytes from ``offset`` (fewer at the end)."""
+        if self._keys is None:
+            self._fh.seek(offset)
+            return self._fh.read(n)
+        out = bytearray()
+        end = min(offset + n, self.size)
+        for index, (plain, _off, length) in enumerate(self._records):
+            if plain + length <= offset:
+                continue
+            if plain >= end:
+                break
+            data = self._record(index)
+            out += data[max(0, offset - plain) : end - plain]
+        return bytes(out)
+
+    def chunks(self) -> Any:
+        """The plaintext, record by record (streaming: never the whole file in memory)."""
+        if self._keys is None:
+            self._fh.seek(0)
+            yield from iter(lambda: self._fh.read(RECORD), b"")
+            return
+        for index in range(len(self._records)):
+            yield self._record(index)
+
+    def read_all(self) -> bytes:
+        return b"".join(self.chunks())
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for block in self.chunks():
+            digest.update(block)
+        return digest.hexdigest()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _damaged(path: Path) -> StoreError:
+    from .errors import StoreCorrupt
+
+    return StoreCorrupt(
+        f"The attachment file {path.name} is damaged (or not from this store); it can be "
+        "fetched again from the county.",
+        path=path,
+    )
+
+
+def _locate(store: Store, sha256: str, thumb: bool = False) -> tuple[Path, _Keys | None] | None:
+    """Where a file is and how to read it: the encrypted name first, then (in a store whose
+    conversion is still under way) the plaintext name; None when neither exists."""
+    keys = _keys(store)
+    path = thumbnail_path(store, sha256) if thumb else blob_path(store, sha256)
+    if path.exists():
+        return path, keys
+    if keys is not None:
+        legacy = (
+            _legacy_thumbnail_path(store, sha256) if thumb else _legacy_blob_path(store, sha256)
+        )
+        if legacy.exists():
+            return legacy, None
+    return None
+
+
+def blob_exists(store: Store, sha256: str) -> bool:
+    """Whether this store holds the file of the attachment with this hash."""
+    return _locate(store, sha256) is not None
+
+
+def open_blob(store: Store, sha256: str) -> BlobReader:
+    """The stored file of an attachment, for reading ranges (upload); FileNotFoundError when it
+    is not here."""
+    found = _locate(store, sha256)
+    if found is None:
+        raise FileNotFoundError(str(blob_path(store, sha256)))
+    return BlobReader(*found)
+
+
+def read_blob(store: Store, sha256: str, *, thumb: bool = False) -> bytes | None:
+    """The plaintext bytes of a stored photo (or its thumbnail), None when not here."""
+    found = _locate(store, sha256, thumb)
+    if found is None:
+        return None
+    try:
+        with BlobReader(*found) as reader:
+            return reader.read_all()
+    except FileNotFoundError:
+        return None
+
+
+class IncomingBlob:
+    """A photo arriving by sync: appended in pieces to ``<file>.part`` (encrypted as it comes in
+    an encrypted store), resumable after a broken link, checked and renamed by :meth:`finish`."""
+
+    def __init__(self, store: Store, sha256: str) -> None:
+        self.sha256 = sha256
+        self.final = blob_path(store, sha256)
+        self.part = self.final.with_name(self.final.name + ".part")
+        self._keys = _keys(store)
+        self._name_id = _name_id(self.final)
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self._records = 0
+        self.have = 0
+        if self.part.exists():
+            if self._keys is None:
+                self.have = self.part.stat().st_size
+            else:
+                try:
+                    with BlobReader(self.part, self._keys) as reader:
+                        self.have, end = reader.size, reader.complete_end
+                        self._records = len(reader._records)
+                except StoreError:
+                    self.have, end = 0, 0
+                with self.part.open("r+b") as fh:
+                    fh.truncate(end)  # drop a record cut short
+        self._fh: BinaryIO | None = None
+
+    def restart(self) -> None:
+        """Throw away what arrived so far."""
+        self.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.part.unlink()
+        self.have = self._records = 0
+
+    def _open(self) -> BinaryIO:
+        if self._fh is None:
+            self._fh = self.part.open("ab")
+            if self._keys is not None and self._fh.tell() == 0:
+                self._fh.write(MAGIC)
+        return self._fh
+
+    def append(self, data: bytes) -> None:
+        fh = self._open()
+        if self._keys is None:
+            fh.write(data)
+        else:
+            for start in range(0, len(data), RECORD):
+                piece = data[start : start + RECORD]
+                fh.write(_seal(self._keys, self._name_id, self._records, piece))
+                self._records += 1
+        self.have += len(data)
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def finish(self) -> bool:
+        """Check the bytes against the sha256 and put the file in its place; False (and the
+        part deleted) when they do not match."""
+        self.flush()
+        self.close()
+        try:
+            with BlobReader(self.part, self._keys) as reader:
+                good = reader.sha256() == self.sha256
+        except (FileNotFoundError, StoreError):
+            good = False
+        if not good:
+            with contextlib.suppress(FileNotFoundError):
+                self.part.unlink()
+            return False
+        os.replace(self.part, self.final)
+        fsync_dir(self.final.parent)
+        return True
+
+    def __enter__(self) -> IncomingBlob:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def receive_blob(store: Store, sha256: str) -> IncomingBlob:
+    """Start (or resume) receiving the file of an attachment."""
+    return IncomingBlob(store, sha256)
+
+
+def encrypt_files(store: Store, progress: Callable[[int, int, str], Any] | None = None) -> int:
+    """Encrypt every plaintext attachment file of an encrypted store (after its conversion);
+    each plaintext file is overwritten with zeros and deleted once its encrypted copy is on
+    disk. Returns how many files were converted; a rerun after a crash carries on."""
+    from .keys import _shred
+
+    keys = _keys(store)
+    folder = files_dir(store)
+    if keys is None or not folder.is_dir():
+        return 0
+    plain = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.endswith(ENCRYPTED_SUFFIX) and not _is_encrypted_file(p)
+    ]
+    for done, path in enumerate(plain):
+        if progress is not None:
+            progress(done, len(plain), "photos")
+        name = path.name
+        in_thumbs = path.parent.parent.name == "thumbs"
+        sha = name[: -len(".jpg")] if in_thumbs and name.endswith(".jpg") else name
+        if len(sha) == 64 and all(c in "0123456789abcdef" for c in sha):
+            target = thumbnail_path(store, sha) if in_thumbs else blob_path(store, sha)
+            if not target.exists():
+                with path.open("rb") as fh:
+                    _write_file(target, iter(lambda: fh.read(RECORD), b""), keys)
+        # What is not a photo or a thumbnail (a half-downloaded .part, a temporary file) is
+        # plaintext too: it goes as well (a .part is fetched again).
+        _shred(path)
+    if progress is not None:
+        progress(len(plain), len(plain), "photos")
+    return len(plain)
+
+
+def _is_encrypted_file(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(len(MAGIC)) == MAGIC and ENCRYPTED_SUFFIX in path.name
 
 
 def load_photo(source: Path | str | bytes, name: str | None = None) -> Photo:
@@ -179,13 +564,23 @@ def make_thumbnail(data: bytes, size: int = THUMB_SIZE) -> bytes:
         return out.getvalue()
 
 
-def _write_durably(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that it is whole on disk or absent, never half-written."""
+def _write_file(path: Path, chunks: Any, keys: _Keys | None) -> None:
+    """Write the bytes ``chunks`` yields to ``path`` (encrypted under ``keys`` when given) so
+    that the file is whole on disk or absent, never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("wb") as fh:
-            fh.write(data)
+            if keys is None:
+                for data in chunks:
+                    fh.write(data)
+            else:
+                fh.write(MAGIC)
+                index, name_id = 0, _name_id(path)
+                for data in chunks:
+                    for start in range(0, len(data), RECORD):
+                        fh.write(_seal(keys, name_id, index, data[start : start + RECORD]))
+                        index += 1
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -195,19 +590,25 @@ def _write_durably(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+def _write_durably(store: Store, path: Path, data: bytes) -> None:
+    _write_file(path, [data], _keys(store))
+
+
 def store_photo_file(store: Store, photo: Photo) -> Path:
     """Put the photo's bytes (and its thumbnail) in the content store; idempotent."""
     target = blob_path(store, photo.sha256)
-    if not (target.exists() and target.stat().st_size == photo.size):
+    keys = _keys(store)
+    have = target.exists() and (keys is not None or target.stat().st_size == photo.size)
+    if not have:
         try:
-            _write_durably(target, photo.data)
+            _write_durably(store, target, photo.data)
         except OSError as exc:
             known = _classify_os(exc, store)
             raise known from exc
     thumb = thumbnail_path(store, photo.sha256)
     if not thumb.exists():
         try:
-            _write_durably(thumb, make_thumbnail(photo.data))
+            _write_durably(store, thumb, make_thumbnail(photo.data))
         except OSError as exc:
             raise _classify_os(exc, store) from exc
     return target
@@ -316,20 +717,21 @@ def attachments(store: Store, case_id: str) -> list[Attachment]:
 
 
 def photo_bytes(store: Store, attachment: Attachment) -> bytes | None:
-    """The photo's bytes, or None while the file has not arrived (synced metadata only)."""
+    """The photo's bytes, or None while the file has not arrived (synced metadata only) or when
+    its file is damaged."""
     try:
-        return blob_path(store, attachment.sha256).read_bytes()
-    except FileNotFoundError:
+        return read_blob(store, attachment.sha256)
+    except StoreError:
         return None
 
 
 def thumbnail_bytes(store: Store, attachment: Attachment) -> bytes | None:
     """The thumbnail JPEG, made again from the photo when it is missing; None without photo."""
     thumb = thumbnail_path(store, attachment.sha256)
-    try:
-        return thumb.read_bytes()
-    except FileNotFoundError:
-        pass
+    with contextlib.suppress(StoreError):
+        small = read_blob(store, attachment.sha256, thumb=True)
+        if small is not None:
+            return small
     data = photo_bytes(store, attachment)
     if data is None:
         return None
@@ -338,5 +740,5 @@ def thumbnail_bytes(store: Store, attachment: Attachment) -> bytes | None:
     except (UnidentifiedImageError, OSError, ValueError):
         return None  # a damaged file arrived by sync: listed, but without a picture
     with contextlib.suppress(OSError):
-        _write_durably(thumb, small)  # a cache: failing to keep it costs only time
+        _write_durably(store, thumb, small)  # a cache: failing to keep it costs only time
     return small

@@ -16,14 +16,17 @@ BUSY_TIMEOUT_MS = 5000
 DriverError = sqlcipher3.Error
 
 
-def _quote_key(key: str) -> str:
+def _quote_key(key: str | bytes) -> str:
+    """The ``PRAGMA key`` argument: a raw 256-bit key (bytes) as ``x'…'``, or a passphrase."""
+    if isinstance(key, bytes | bytearray):
+        key = f"x'{bytes(key).hex()}'"
     return "'" + key.replace("'", "''") + "'"
 
 
 def connect(
     path: Path,
     *,
-    key: str | None = None,
+    key: str | bytes | None = None,
     create: bool = False,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
 ) -> sqlcipher3.Connection:
@@ -31,7 +34,8 @@ def connect(
 
     Autocommit mode (``isolation_level=None``): the store opens every transaction explicitly
     with ``BEGIN IMMEDIATE`` so that one writer at a time holds the lock from the start.
-    ``busy_timeout_ms`` is how long a write waits for another program's lock before
+    ``key``: the store key (raw bytes, as :mod:`.keys` keeps it) or a passphrase; None for a
+    plaintext file. ``busy_timeout_ms`` is how long a write waits for another program's lock before
     :class:`StoreLocked`. An existing file is checked (a Gridroom store, not from a newer
     schema) before any pragma that writes, so a refused file is left byte for byte as it was.
     """
@@ -64,6 +68,8 @@ def connect(
     except sqlcipher3.Error as exc:
         raise classify(exc, path) or exc from exc
     try:
+        # SQLCipher would print its own lines on stderr for a wrong key; we say it in words.
+        conn.execute("PRAGMA cipher_log_level = NONE")
         if key is not None:
             conn.execute(f"PRAGMA key = {_quote_key(key)}")
         # Reading the schema is the first thing that fails on a wrong key or a foreign file.
@@ -104,7 +110,9 @@ def _file_uri(path: Path, **params: str) -> str:
     return uri + ("?" + urlencode(params) if params else "")
 
 
-def connect_read_only(path: Path, *, key: str | None = None) -> sqlcipher3.Connection:
+def connect_read_only(
+    path: Path, *, key: str | bytes | None = None
+) -> sqlcipher3.Connection:
     """Open an existing store for reading only: no migration, no pragma that writes, and
     ``query_only`` so that any write through the connection fails.
 

@@ -513,7 +513,7 @@ def apply_page(
                 [a.id, a.case_id, a.entry_id, a.sha256, a.name, a.mime, a.size, a.created_at],
             )
             out.attachments += cur.rowcount
-            if complete and not blob_path(store, a.sha256).exists():
+            if complete and not blob_exists(store, a.sha256):
                 queue_blob(conn, a.sha256, "down", a.size, now)
         for wire in visits:
             try:
@@ -910,6 +910,11 @@ def requeue_missing(store: Store, village: str, server_ids: set[str]) -> int:
 def blob_path(store: Store, sha256: str) -> Path:
     """Where attachment bytes live (the attachments module's content-addressed folder)."""
     return attachments.blob_path(store, sha256)
+
+
+def blob_exists(store: Store, sha256: str) -> bool:
+    """Whether the file of an attachment is here (plain or encrypted)."""
+    return attachments.blob_exists(store, sha256)
 
 
 def queue_blob(conn: Any, sha256: str, direction: str, size: int, now: Millis) -> None:

@@ -43,7 +43,7 @@ from ..model.records import (
 )
 from ..model.taxonomy import Category, Deadline, Taxonomy, default_taxonomy
 from ..model.workflow import CaseState, Refused, Rules, check, project
-from . import health, queries, schema, search
+from . import health, keys, queries, schema, search
 from .engine import BUSY_TIMEOUT_MS, DriverError, connect, connect_read_only
 from .errors import NotADatabase, StoreError, UnknownScope, classify
 
@@ -52,6 +52,14 @@ _BASE32 = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: read aloud over t
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _refuse_plain(conn: Any, require: bool | None) -> bool:
+    """A plaintext store is refused when encryption is required, unless it is the demo."""
+    if not (keys.required() if require is None else require):
+        return False
+    row = conn.execute("SELECT value FROM meta WHERE key = 'synthetic'").fetchone()
+    return not (row and row[0] == "1")
 
 
 class Store:
@@ -70,6 +78,9 @@ class Store:
     ) -> None:
         self.conn = conn
         self.path = path
+        #: The store key (raw bytes from :mod:`.keys`, or a passphrase), None for a plain file;
+        #: attachments derive their keys from it.
+        self.key: bytes | str | None = None
         self.db = sqlite_utils.Database(conn)
         self.now = clock
         self._lock = threading.RLock()
@@ -98,23 +109,40 @@ class Store:
         cls,
         path: Path | str,
         *,
-        key: str | None = None,
+        key: bytes | str | None = None,
         clock: Callable[[], Millis] = now_millis,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        require_encryption: bool | None = None,
     ) -> Store:
         """Open an existing store, applying pending migrations; refuse a newer schema.
 
-        ``busy_timeout_ms``: how long a write waits for another program's lock before it gives
-        up with :class:`~.errors.StoreLocked`.
+        ``key``: None finds it the one way every opener does (:func:`.keys.key_for`: this
+        process's memory, the keyring; an encrypted store whose key is wrapped by the password
+        raises :class:`~.keys.KeyNeeded` until :func:`.keys.key_for` or :func:`.keys.prepare`
+        unlocked it). A plaintext store is refused with :class:`~.keys.NotEncrypted` where
+        ``require_encryption`` (default: the setting) asks for encryption, unless it is the
+        demo. ``busy_timeout_ms``: how long a write waits for another program's lock before it
+        gives up with :class:`~.errors.StoreLocked`.
         """
         path = Path(path)
+        if key is None:
+            key = keys.key_for(path)
         conn = connect(path, key=key, busy_timeout_ms=busy_timeout_ms)
         try:
             version = schema.check_version(conn, str(path))
             if version == 0:
                 raise NotADatabase(f"{path} is an SQLite file but not a Gridroom store.", path=path)
+            if key is None and _refuse_plain(conn, require_encryption):
+                raise keys.NotEncrypted(
+                    f"{path} is not encrypted, and this computer's policy (require_encryption) "
+                    "requires it. Sign in (gridroom login, or start Gridroom) to encrypt it; "
+                    "nothing was changed.",
+                    path=path,
+                )
             schema.migrate(conn, str(path))
-            return cls(conn, path, clock=clock)
+            store = cls(conn, path, clock=clock)
+            store.key = key
+            return store
         except DriverError as exc:
             conn.close()
             raise classify(exc, path) or exc from exc
@@ -127,17 +155,20 @@ class Store:
         cls,
         path: Path | str,
         *,
-        key: str | None = None,
+        key: bytes | str | None = None,
         clock: Callable[[], Millis] = now_millis,
     ) -> Store:
         """Open an existing store to read it only (``gridroom stats``, ``export``): works on a
-        read-only file or folder, never migrates, and every write through it fails.
+        read-only file or folder, never migrates, and every write through it fails. ``key``:
+        None finds it as :meth:`open` does (:func:`.keys.key_for`).
 
         A store whose schema is older than this Gridroom's needs its migrations, which write:
         where it can be written it is opened with :meth:`open` (migrated, as every command did
         before), else refused in plain words.
         """
         path = Path(path)
+        if key is None:
+            key = keys.key_for(path)
         conn = connect_read_only(path, key=key)
         try:
             version = schema.check_version(conn, str(path))
@@ -153,7 +184,9 @@ class Store:
                     "and its folder can be written.",
                     path=path,
                 )
-            return cls(conn, path, clock=clock)
+            store = cls(conn, path, clock=clock)
+            store.key = key
+            return store
         except DriverError as exc:
             conn.close()
             raise classify(exc, path) or exc from exc
@@ -167,7 +200,7 @@ class Store:
         path: Path | str,
         *,
         scope: str,
-        key: str | None = None,
+        key: bytes | str | None = None,
         device_code: str | None = None,
         synthetic: bool = False,
         taxonomy: Taxonomy | None = None,
@@ -177,10 +210,18 @@ class Store:
         """Create a store for a township or county code, with its real divisions loaded.
 
         Raises :class:`~.errors.UnknownScope` (a ``ValueError`` too) for a code that is not a
-        township or county of the bundled divisions; no file is created then.
+        township or county of the bundled divisions; no file is created then. ``key``: see
+        :mod:`.keys` (enrolment keeps it first); without one, a store other than the demo is
+        refused where ``require_encryption`` is set.
         """
         path = Path(path)
         divisions = _scope_divisions(scope)
+        if key is None and not synthetic and keys.required():
+            raise keys.NotEncrypted(
+                f"This computer's policy (require_encryption) allows only encrypted stores; "
+                f"{path} was not created.",
+                path=path,
+            )
         if path.exists() and path.stat().st_size > 0:
             raise StoreError(f"{path} already exists; choose another file.", path=path)
         conn = connect(path, key=key, create=True, busy_timeout_ms=busy_timeout_ms)
@@ -201,7 +242,9 @@ class Store:
             )
             _write_taxonomy(conn, taxonomy or default_taxonomy())
             conn.execute("COMMIT")
-            return cls(conn, path, clock=clock)
+            store = cls(conn, path, clock=clock)
+            store.key = key
+            return store
         except BaseException as exc:
             with contextlib.suppress(DriverError):
                 conn.execute("ROLLBACK")

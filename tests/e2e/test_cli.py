@@ -16,7 +16,7 @@ import pytest
 from sync import cli
 from sync.model.clock import new_id
 from sync.model.records import Action, Entry
-from sync.store import Store, replica
+from sync.store import Store, keys, replica
 
 from .conftest import (
     REPO,
@@ -69,6 +69,9 @@ def test_login_and_sync_on_a_machine_without_a_keyring(
     assert info["token_kept"] is False
     assert "no usable keyring" in out.stderr
     assert info["device"]["township"] == TOWNSHIP_A
+    # No keyring: the store's key is wrapped by the password, which unlocks it here too.
+    assert "wrapped by the password" in info["key_storage"]
+    keys.key_for(db, password=county.password(OP))
     with Store.open(db) as store:
         assert store.device_code == info["device"]["code"]
         assert store.scope == TOWNSHIP_A
@@ -179,8 +182,11 @@ def test_the_token_lives_in_the_keyring(
     )
     info = json.loads(capsys.readouterr().out)
     assert info["token_kept"] is True and "MemoryKeyring" in info["token_storage"]
-    (((service, user), token),) = memory_keyring.items.items()
+    # Two secrets in the keyring: the sign-in token and the store's key.
+    ((service, user), token), ((key_service, key_user), key) = sorted(memory_keyring.items.items())
     assert service == "gridroom" and user.startswith(county.url) and len(token) > 30
+    assert key_service == "gridroom" and key_user.startswith("store-key#") and len(key) == 64
+    assert "OS keyring" in info["key_storage"]
     assert token not in db.read_bytes().decode("latin-1"), "the token is not in the store"
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert cli.main(["sync", "--db", str(db)]) == 0

@@ -37,6 +37,7 @@ from sync.model.clock import HlcStamp
 from sync.model.records import Action, Actor, Role, TaskState
 from sync.model.workflow import Refused, allowed_actions
 from sync.store import Store, replica
+from sync.store import attachments as attachment_files
 from sync.store.attachments import add_attachment
 from sync.store.errors import StoreError
 
@@ -561,12 +562,13 @@ class FieldWork:
 # -- the checks ----------------------------------------------------------------------------------
 
 
-def _file_sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _blob_sha(store: Store, sha: str) -> str:
+    """The sha256 of a stored attachment's plaintext (its file may be encrypted)."""
+    try:
+        with attachment_files.open_blob(store, sha) as blob:
+            return blob.sha256()
+    except StoreError:  # an encrypted file that does not decrypt: damaged
+        return ""
 
 
 @dataclass
@@ -723,10 +725,9 @@ def check_device(device: Device, county: CountyProcess) -> Findings:
         if extra:
             out.differ.append(f"{device.name} holds {len(extra)} case(s) out of its scope")
         for sha, name in store.read("SELECT DISTINCT sha256, name FROM attachments"):
-            path = replica.blob_path(store, sha)
-            if not path.exists():
+            if not attachment_files.blob_exists(store, sha):
                 out.lost.append(f"{device.name} lacks the file of {name} ({sha[:12]})")
-            elif _file_sha(path) != sha:
+            elif _blob_sha(store, sha) != sha:
                 out.damaged.append(f"{device.name}: the file of {name} is damaged")
         for table, what in (
             ("outbox", "changes waiting to go"),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 
 from sync.client import SyncService, login
 from sync.client.tokens import KeyringTokens
@@ -139,7 +140,10 @@ def open_app(
     for app in opened:
         # Let the pages' reads land while they exist, then close (which stops the syncer).
         qtbot.waitUntil(lambda a=app: not a.ctx.ops.busy(), timeout=10_000)
-        app.window.close()
+        # pytest-qt closed the window already (it closes what qtbot.addWidget holds, then
+        # deletes it later): the wait above may have let that deletion happen.
+        if shiboken6.isValid(app.window):
+            app.window.close()
         qtbot.waitUntil(lambda a=app: not a.ctx.ops.busy(), timeout=10_000)
         app.ctx.ops.shutdown()
 
