@@ -725,14 +725,23 @@ def inspect_store(path: Path) -> dict[str, Any]:
     info["bytes"] = sum(p.stat().st_size for p in sizes.values() if p.exists())
     with path.open("rb") as fh:
         header = fh.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        info["encrypted"] = True
-        return info
-    info["encrypted"] = False
+    key: bytes | None = None
+    info["encrypted"] = header != SQLITE_HEADER
+    if info["encrypted"]:
+        from ..store import keys
+
+        # Its key the one way (this user's keyring); a key the password wraps is not asked
+        # for here: the doctor then reports where the key is and does not look inside.
+        try:
+            key = keys.key_for(path)
+        except StoreError:
+            return info
+        if key is None:
+            return info
     from ..store.engine import connect_read_only
 
     # mode=ro, or immutable where the folder cannot be written (the -shm cannot be made).
-    conn = connect_read_only(path)
+    conn = connect_read_only(path, key=key)
     try:
         found = health.problems(conn)
         info["quick_check"] = found[0] if found else "ok"  # the name older reports used
@@ -777,12 +786,15 @@ def check_store(
     except (StoreError, OSError) as exc:
         return Check("store", FAIL, str(exc)), {"path": str(path)}
     size = _human_bytes(info["bytes"])
+    where = ""
     if info["encrypted"]:
         from ..store import keys
 
         where = keys.describe(path)  # e.g. "encrypted; key in the OS keyring (…)"
-        return Check("store", OK, f"{path}: {where} ({size})."), info
+        if "counts" not in info:  # its key is not at hand: not looked inside
+            return Check("store", OK, f"{path}: {where} ({size})."), info
     details = [
+        *([where] if where else []),
         f"scope {info.get('scope')}, device {info.get('device_code')}"
         + (" (demo data)" if info.get("synthetic") else ""),
         ", ".join(f"{k} {v:,}" for k, v in info.get("counts", {}).items()),
@@ -814,7 +826,7 @@ def check_store(
         ), info
     if info.get("synthetic"):
         details.append("the demo store (synthetic data) stays plain by design")
-    elif require_encryption:
+    elif require_encryption and not info["encrypted"]:
         return Check(
             "store",
             FAIL,
@@ -826,7 +838,8 @@ def check_store(
     return Check(
         "store",
         OK,
-        f"{path}: intact, schema {info['schema_version']}, {size}{note}.",
+        f"{path}: intact, {where or 'not encrypted'}, schema {info['schema_version']}, "
+        f"{size}{note}.",
         details,
     ), info
 

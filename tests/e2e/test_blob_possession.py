@@ -203,7 +203,7 @@ def test_knowing_a_hash_and_size_neither_attaches_nor_downloads(
     assert r.status_code == 200 and sha_b not in r.text
     # B is untouched and still has its photo.
     c = devices(SUP_B)
-    assert replica.blob_path(c.store, sha_b).read_bytes() == data
+    assert attachments.read_blob(c.store, sha_b) == data
     assert b.sync().status == "ok"
 
 
