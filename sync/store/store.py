@@ -8,7 +8,9 @@ change in the outbox for sync. A crash at any point leaves all of it or none of 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
@@ -81,8 +83,12 @@ class Store:
         offset = int(self._meta.get("clock_offset_ms") or 0)
         if offset:
             self.now = lambda: clock() + offset
-        self.taxonomy = self._load_taxonomy()
-        self.rules = Rules(self.taxonomy)
+        # The taxonomy as this connection last loaded it, and the version it had then: a sync
+        # in another program (or another Store on the same file) that brings a new taxonomy
+        # changes the version, and the next use here loads it again (see ``taxonomy``).
+        self._taxonomy_version = self._stored_taxonomy_version()
+        self._taxonomy = self._load_taxonomy()
+        self._rules = Rules(self._taxonomy)
         # Built on first use; built again when this store (or another program syncing the
         # same file) takes in new reference data.
         self._reference: scope_rules.Reference | None = None
@@ -338,13 +344,60 @@ class Store:
             for r in rows
         )
 
+    def _stored_taxonomy_version(self) -> str:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'taxonomy_version'"
+            ).fetchone()
+        return row[0] if row else ""
+
+    def _fresh_taxonomy(self) -> None:
+        version = self._stored_taxonomy_version()
+        if version != self._taxonomy_version:
+            taxonomy = self._load_taxonomy()
+            self._taxonomy, self._rules = taxonomy, Rules(taxonomy)
+            self._taxonomy_version = version
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The categories and deadlines in force (reloaded when another connection stored a
+        new version: one primary-key read per use)."""
+        self._fresh_taxonomy()
+        return self._taxonomy
+
+    @property
+    def rules(self) -> Rules:
+        self._fresh_taxonomy()
+        return self._rules
+
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
-        """Replace the taxonomy (as received from the county)."""
+        """Replace the taxonomy (as received from the county); every other connection to this
+        file sees the new version at its next use."""
+        digest = hashlib.sha256(
+            json.dumps(
+                [
+                    (
+                        c.code,
+                        c.name,
+                        c.parent,
+                        *dataclasses.astuple(c.normal),
+                        *dataclasses.astuple(c.urgent),
+                    )
+                    for c in sorted(taxonomy, key=lambda c: c.code)
+                ],
+                ensure_ascii=False,
+            ).encode()
+        ).hexdigest()[:16]
         with self.write() as conn:
             conn.execute("DELETE FROM categories")
             _write_taxonomy(conn, taxonomy)
-        self.taxonomy = taxonomy
-        self.rules = Rules(taxonomy)
+            conn.execute(
+                "INSERT INTO sync_state (key, value) VALUES ('taxonomy_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [digest],
+            )
+        self._taxonomy, self._rules = taxonomy, Rules(taxonomy)
+        self._taxonomy_version = digest
 
     def put_grids(self, grids: Iterable[Grid], *, synthetic: bool = False) -> None:
         self._reference = None
