@@ -12,6 +12,7 @@ request (:meth:`County.refresh_taxonomy`), so no process keeps applying an old v
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -376,6 +377,24 @@ def _used_categories(tx: Tx, codes: set[str]) -> list[str]:
                 used.append(code)
                 break
     return used
+
+
+def earlier_taxonomies(tx: Tx) -> tuple[tuple[int, Taxonomy], ...]:
+    """The versions before the one in force, oldest first, each with the time the next one
+    replaced it: what :class:`~sync.model.workflow.Rules` takes a case's deadlines from."""
+    rows = tx.rows(
+        "SELECT version, imported_at, body FROM taxonomy_versions WHERE version <= ? "
+        "ORDER BY version",
+        [taxonomy_version(tx)],
+    )
+    return tuple(
+        (int(nxt[1]), protocol.taxonomy_from_wire(json.loads(str(row[2]))))
+        for row, nxt in itertools.pairwise(rows)
+    )
+
+
+def earlier_to_wire(earlier: Sequence[tuple[int, Taxonomy]]) -> list[dict[str, Any]]:
+    return [{"until": until, "categories": protocol.taxonomy_to_wire(t)} for until, t in earlier]
 
 
 def _body(taxonomy: Taxonomy) -> str:

@@ -70,7 +70,7 @@ class County(PushMixin, PullMixin, FilesMixin):
             self.taxonomy_version = int(
                 tx.scalar("SELECT value FROM counters WHERE name = 'taxonomy'", default=0)
             )
-        self.rules = Rules(self.taxonomy)
+            self.rules = Rules(self.taxonomy, earlier=admin.earlier_taxonomies(tx))
 
     def refresh_taxonomy(self, version: int) -> None:
         """Load the taxonomy again when another process (``gridroom-county taxonomy import``,
@@ -83,8 +83,9 @@ class County(PushMixin, PullMixin, FilesMixin):
             version = int(
                 tx.scalar("SELECT value FROM counters WHERE name = 'taxonomy'", default=0)
             )
+            earlier = admin.earlier_taxonomies(tx)
         # Rules before the version: a request racing this one reloads once more, never skips.
-        self.taxonomy, self.rules = taxonomy, Rules(taxonomy)
+        self.taxonomy, self.rules = taxonomy, Rules(taxonomy, earlier=earlier)
         self.taxonomy_version = version
 
     @staticmethod
@@ -539,6 +540,15 @@ class County(PushMixin, PullMixin, FilesMixin):
         answer["scope"] = session.scope()
         answer["server_time"] = self.clock()
         return answer
+
+    def reference(self, session: Session) -> dict[str, Any]:
+        """The reference data (:class:`PullMixin`), with the taxonomy and the versions before
+        it read together, so a device projects deadlines exactly as the county does."""
+        body = super().reference(session)
+        with self.db.read() as tx:
+            body["taxonomy"] = protocol.taxonomy_to_wire(self._load_taxonomy(tx))
+            body["taxonomy_earlier"] = admin.earlier_to_wire(admin.earlier_taxonomies(tx))
+        return body
 
     def _device_report(
         self, session: Session, body: Mapping[str, Any], now: int, offset: int

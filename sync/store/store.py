@@ -88,7 +88,7 @@ class Store:
         # changes the version, and the next use here loads it again (see ``taxonomy``).
         self._taxonomy_version = self._stored_taxonomy_version()
         self._taxonomy = self._load_taxonomy()
-        self._rules = Rules(self._taxonomy)
+        self._rules = Rules(self._taxonomy, earlier=self._load_earlier())
         # Built on first use; built again when this store (or another program syncing the
         # same file) takes in new reference data.
         self._reference: scope_rules.Reference | None = None
@@ -355,8 +355,20 @@ class Store:
         version = self._stored_taxonomy_version()
         if version != self._taxonomy_version:
             taxonomy = self._load_taxonomy()
-            self._taxonomy, self._rules = taxonomy, Rules(taxonomy)
+            self._taxonomy = taxonomy
+            self._rules = Rules(taxonomy, earlier=self._load_earlier())
             self._taxonomy_version = version
+
+    def _load_earlier(self) -> tuple[tuple[int, Taxonomy], ...]:
+        """The county's earlier taxonomies (``taxonomy_earlier`` of the reference data)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'taxonomy_earlier'"
+            ).fetchone()
+        return tuple(
+            (int(until), Taxonomy(_category_from_row(r) for r in rows))
+            for until, rows in json.loads(row[0] if row else "[]")
+        )
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -370,33 +382,33 @@ class Store:
         self._fresh_taxonomy()
         return self._rules
 
-    def set_taxonomy(self, taxonomy: Taxonomy) -> None:
-        """Replace the taxonomy (as received from the county); every other connection to this
-        file sees the new version at its next use."""
-        digest = hashlib.sha256(
-            json.dumps(
-                [
-                    (
-                        c.code,
-                        c.name,
-                        c.parent,
-                        *dataclasses.astuple(c.normal),
-                        *dataclasses.astuple(c.urgent),
-                    )
-                    for c in sorted(taxonomy, key=lambda c: c.code)
-                ],
-                ensure_ascii=False,
-            ).encode()
-        ).hexdigest()[:16]
+    def set_taxonomy(
+        self, taxonomy: Taxonomy, *, earlier: Sequence[tuple[int, Taxonomy]] = ()
+    ) -> None:
+        """Replace the taxonomy (as received from the county) and the versions before it (a
+        case's deadlines come from the one in force when it was reported); every other
+        connection to this file sees the new version at its next use."""
+        kept = json.dumps(
+            [
+                [until, [_category_row(c) for c in sorted(t, key=lambda c: c.code)]]
+                for until, t in earlier
+            ],
+            ensure_ascii=False,
+        )
+        current = json.dumps(
+            [_category_row(c) for c in sorted(taxonomy, key=lambda c: c.code)], ensure_ascii=False
+        )
+        digest = hashlib.sha256((current + kept).encode()).hexdigest()[:16]
         with self.write() as conn:
             conn.execute("DELETE FROM categories")
             _write_taxonomy(conn, taxonomy)
-            conn.execute(
-                "INSERT INTO sync_state (key, value) VALUES ('taxonomy_version', ?) "
+            conn.executemany(
+                "INSERT INTO sync_state (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [digest],
+                [("taxonomy_version", digest), ("taxonomy_earlier", kept)],
             )
-        self._taxonomy, self._rules = taxonomy, Rules(taxonomy)
+        self._taxonomy = taxonomy
+        self._rules = Rules(taxonomy, earlier=tuple(earlier))
         self._taxonomy_version = digest
 
     def put_grids(self, grids: Iterable[Grid], *, synthetic: bool = False) -> None:
@@ -1263,6 +1275,20 @@ class Store:
 
     def integrity(self) -> str:
         return str(self.read("PRAGMA integrity_check")[0][0])
+
+
+def _category_row(c: Category) -> list[Any]:
+    return [
+        c.code,
+        c.name,
+        c.parent,
+        *dataclasses.astuple(c.normal),
+        *dataclasses.astuple(c.urgent),
+    ]
+
+
+def _category_from_row(r: Sequence[Any]) -> Category:
+    return Category(r[0], r[1], r[2], Deadline(r[3], r[4], r[5]), Deadline(r[6], r[7], r[8]))
 
 
 def _write_taxonomy(conn: Any, taxonomy: Taxonomy) -> None:

@@ -370,3 +370,45 @@ def test_a_bad_taxonomy_file_is_refused_in_plain_words(
     again = tmp_path / "again.json"
     assert cli(county, "taxonomy", "export", str(again)).returncode == 0
     assert json.loads(again.read_text(encoding="utf-8"))["version"] == version
+
+
+def test_new_deadlines_apply_to_new_cases_and_never_move_an_open_one(
+    devices: Callable[..., Device], county: CountyServer, tmp_path: Path
+) -> None:
+    desk = devices(OP_A)
+    old_limits = desk.store.taxonomy["0301"].normal
+    open_case = report_case(desk, "旧垃圾堆放", category="0301")
+    desk.store.accept(open_case, desk.actor)
+    before = desk.store.case(open_case)
+    assert before is not None and before.handle_due is not None
+    assert desk.sync().status == "ok"
+
+    path = tmp_path / "t.json"
+    assert cli(county, "taxonomy", "export", str(path)).returncode == 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for c in data["categories"]:
+        if c["code"] == "0301":
+            c["normal"] = {
+                "accept_hours": old_limits.accept_hours + 3,
+                "handle_days": (old_limits.handle_days or 0) + 7,
+            }
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    ok(county, "taxonomy", "import", str(path))
+    assert desk.sync().status == "ok"
+    desk.reopen()  # the earlier versions are kept on the device, not only in memory
+
+    # The open case keeps the limits it was reported under, even once projected again.
+    desk.store.comment(open_case, desk.actor, "已通知保洁")
+    after = desk.store.case(open_case)
+    assert after is not None
+    assert (after.accept_due, after.handle_due) == (before.accept_due, before.handle_due)
+    # A case reported now runs against the new limits.
+    new_case = report_case(desk, "新垃圾堆放", category="0301")
+    state = desk.store.case(new_case)
+    assert state is not None
+    assert state.accept_due - state.reported_at == (old_limits.accept_hours + 3) * 3600_000
+    # Another device, which takes the earlier versions from the county, projects the same.
+    assert desk.sync().status == "ok"
+    other = devices(OP_A)
+    mirrored = other.store.case(open_case)
+    assert mirrored is not None and mirrored.handle_due == before.handle_due
