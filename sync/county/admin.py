@@ -178,7 +178,9 @@ def check_account(
         if owner is None:
             raise ValueError(f"there is no grid {g} in county {county_code}")
         if township is not None and owner != township:
-            raise ValueError(f"grid {g} belongs to township {owner}, not to {township}")
+            raise ValueError(
+                f"grid {g} is not a grid of township {township} (it belongs to {owner})"
+            )
     if department and not tx.scalar("SELECT 1 FROM departments WHERE code = ?", [department]):
         raise ValueError(f"unknown department {department}")
 

@@ -377,10 +377,18 @@ class Store:
         self._fresh_taxonomy()
         return self._taxonomy
 
+    @taxonomy.setter
+    def taxonomy(self, value: Taxonomy) -> None:
+        self._taxonomy = value  # in memory only, until a new version is stored
+
     @property
     def rules(self) -> Rules:
         self._fresh_taxonomy()
         return self._rules
+
+    @rules.setter
+    def rules(self, value: Rules) -> None:
+        self._rules = value  # in memory only (tests), until a new version is stored
 
     def set_taxonomy(
         self, taxonomy: Taxonomy, *, earlier: Sequence[tuple[int, Taxonomy]] = ()

@@ -175,7 +175,10 @@ def test_grid_assignments_reach_the_device_and_records_leaving_scope_go(
     b_grid = county.account(f"{TOWNSHIP_B}-gw")["grids"][0]
     out = cli(county, "user", "grids", login, "--set", f"{grids[3]},{b_grid}")
     assert out.returncode == 2
-    assert f"grid {b_grid} belongs to township {TOWNSHIP_B}, not to {TOWNSHIP_A}" in out.stderr
+    assert (
+        f"grid {b_grid} is not a grid of township {TOWNSHIP_A} (it belongs to {TOWNSHIP_B})"
+        in out.stderr
+    )
     out = cli(county, "user", "grids", login, "--set", "330825102999999")
     assert out.returncode == 2 and "there is no grid 330825102999999" in out.stderr
     [account] = [a for a in ok(county, "user", "list") if a["login"] == login]
