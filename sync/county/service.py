@@ -555,7 +555,8 @@ class County(PushMixin, PullMixin, FilesMixin):
     ) -> None:
         """Keep what the device says of itself for ``gridroom-county device list``: when it
         last synced, its outbox backlog, its app version and its clock offset. Written when
-        it changes (the offset by more than a second) or once a minute, not on every round."""
+        it changes (the offset by more than a second) or once a minute, not on every round
+        (each write is a transaction: on SQLite, an fsync)."""
         outbox = body.get("outbox")
         outbox = outbox if isinstance(outbox, int) and not isinstance(outbox, bool) else None
         version = body.get("app_version")
@@ -563,10 +564,12 @@ class County(PushMixin, PullMixin, FilesMixin):
         seen = self._reports.get(session.device.id)
         if (
             seen is not None
-            and seen[0] == outbox
+            and now - seen[3] < REPORT_EVERY_MS
             and seen[1] == version
             and abs(seen[2] - offset) <= 1000
-            and now - seen[3] < REPORT_EVERY_MS
+            # A backlog shrinking round by round is written once a minute; an emptied (or
+            # newly growing) one at once, so the list shows where a sync ended.
+            and (seen[0] == outbox or ((outbox or 0) > 0 and (seen[0] or 0) > (outbox or 0)))
         ):
             return
         with self.db.write(ordered=False) as tx:
