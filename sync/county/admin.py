@@ -153,6 +153,7 @@ def check_account(
     township: str | None,
     department: str | None,
     grids: Sequence[str],
+    already: Sequence[str] = (),
 ) -> None:
     """The rules every account obeys, on add and on every edit: a role valid for its level
     (a county admin belongs to no township, a grid worker to one, with grids of that township
@@ -163,6 +164,11 @@ def check_account(
         raise ValueError("a grid worker belongs to a township (--township)")
     if role == Role.GRID_WORKER and not grids:
         raise ValueError("a grid worker needs at least one grid (--grids)")
+    for g in grids:
+        if g in already:
+            continue  # kept after a merge or re-code: the old cases of it stay in view
+        if tx.scalar("SELECT retired_at FROM grids WHERE code = ?", [g]) is not None:
+            raise ValueError(f"grid {g} was retired (split, merged or re-coded); use its successor")
     if role != Role.GRID_WORKER and grids:
         raise ValueError(f"only grid workers have grids; a {role.value} account has none")
     if role == Role.DEPARTMENT and not department:
@@ -223,6 +229,7 @@ def edit_user(
             township=new_township,
             department=new_department,
             grids=new_grids,
+            already=old.grid_codes,
         )
         changes = {
             k: [a, b]
@@ -419,3 +426,191 @@ def taxonomy_history(county: County) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+# -- places --------------------------------------------------------------------------------------
+
+
+def _grid(tx: Tx, code: str, *, live: bool = True) -> tuple[Any, ...]:
+    row = tx.one(
+        "SELECT code, name, village_code, township_code, kind, households, population, "
+        "dedicated_to, retired_at FROM grids WHERE code = ?",
+        [code],
+    )
+    if row is None:
+        raise ValueError(f"there is no grid {code}")
+    if live and row[8] is not None:
+        raise ValueError(f"grid {code} was retired (split, merged or re-coded); use its successor")
+    return row
+
+
+def _new_grid(
+    tx: Tx, code: str, name: str, village: str, kind: str, households: int, population: int
+) -> None:
+    if not (len(code) == 15 and code.isdigit() and code.startswith(village)):
+        raise ValueError(
+            f"a grid code is its village's 12-digit code and 3 more digits ({village}001), "
+            f"not {code}"
+        )
+    if tx.scalar("SELECT 1 FROM grids WHERE code = ?", [code]):
+        raise ValueError(f"grid {code} exists already (codes are never reused)")
+    if not name.strip():
+        raise ValueError(f"grid {code} needs a name (--name)")
+    tx.execute(
+        "INSERT INTO grids (code, name, village_code, township_code, kind, households, "
+        "population, dedicated_to) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+        [code, name.strip(), village, village[:9], kind, households, population],
+    )
+
+
+def _grid_event(
+    tx: Tx, now: int, action: str, old: Sequence[str], new: Sequence[str], detail: Mapping[str, Any]
+) -> None:
+    tx.execute(
+        "INSERT INTO grid_history (id, at, action, old_codes, new_codes, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            new_id(),
+            now,
+            action,
+            json.dumps(list(old)),
+            json.dumps(list(new)),
+            json.dumps(dict(detail), ensure_ascii=False),
+        ],
+    )
+    audit(tx, now, CONSOLE, f"grid.{action}", ",".join([*old, *new]), detail)
+    tx.bump("reference")
+
+
+def _retire(tx: Tx, now: int, old: Sequence[str], new: Sequence[str]) -> list[str]:
+    """Retire ``old`` grids in favour of ``new``; a grid worker of a retired grid also gets
+    the successor when there is one (a merge or a re-code). Returns the logins of the workers
+    of a split grid (IT decides who takes which part: ``user grids``)."""
+    for code in old:
+        tx.execute(
+            "UPDATE grids SET retired_at = ?, successors = ? WHERE code = ?",
+            [now, json.dumps(list(new)), code],
+        )
+    undecided = []
+    for account_id, login, grids in tx.rows(
+        "SELECT id, login, grid_codes FROM accounts WHERE role = 'grid_worker'"
+    ):
+        mine = json.loads(str(grids))
+        if not set(mine) & set(old):
+            continue
+        if len(new) == 1:
+            # The successor is added and the retired grid kept: the worker's open cases in it
+            # stay on their laptop (a case keeps the grid it was reported in).
+            moved = list(dict.fromkeys([*mine, new[0]]))
+            tx.execute(
+                "UPDATE accounts SET grid_codes = ?, updated_at = ? WHERE id = ?",
+                [json.dumps(moved), now, account_id],
+            )
+        else:
+            undecided.append(str(login))
+    return undecided
+
+
+def add_grid(
+    county: County, code: str, *, name: str, village: str, kind: str = "rural"
+) -> dict[str, Any]:
+    now = county.clock()
+    with county.db.write(ordered=False) as tx:
+        if tx.scalar("SELECT level FROM divisions WHERE code = ?", [village]) != "village":
+            raise ValueError(f"{village} is not a village of county {county.county}")
+        if kind not in ("urban", "rural", "dedicated"):
+            raise ValueError("a grid's kind is urban, rural or dedicated")
+        _new_grid(tx, code, name, village, kind, 0, 0)
+        _grid_event(tx, now, "add", [], [code], {"name": name, "village": village})
+    return {"code": code, "name": name, "village": village}
+
+
+def rename_grid(county: County, code: str, *, name: str) -> dict[str, Any]:
+    now = county.clock()
+    with county.db.write(ordered=False) as tx:
+        row = _grid(tx, code)
+        if not name.strip():
+            raise ValueError("a grid needs a name")
+        tx.execute("UPDATE grids SET name = ? WHERE code = ?", [name.strip(), code])
+        _grid_event(tx, now, "rename", [code], [code], {"from": row[1], "to": name.strip()})
+    return {"code": code, "name": name.strip()}
+
+
+def replace_grids(
+    county: County,
+    action: str,
+    old: Sequence[str],
+    new: Sequence[tuple[str, str]],
+) -> dict[str, Any]:
+    """Split (one old, several new), merge (several old, one new) or re-code (one old, one
+    new): the new grids are created in the old ones' village, the old ones retired but kept —
+    old cases still name them, and devices still resolve them — with their successors."""
+    if action == "split" and (len(old) != 1 or len(new) < 2):
+        raise ValueError("a split takes one grid into two or more new ones")
+    if action == "merge" and (len(old) < 2 or len(new) != 1):
+        raise ValueError("a merge takes two or more grids into one new one")
+    if action == "recode" and (len(old) != 1 or len(new) != 1):
+        raise ValueError("a re-code gives one grid one new code")
+    now = county.clock()
+    with county.db.write(ordered=False) as tx:
+        rows = [_grid(tx, code) for code in dict.fromkeys(old)]
+        if len({r[2] for r in rows}) != 1:
+            raise ValueError("grids of different villages cannot be merged")
+        village, kind = str(rows[0][2]), str(rows[0][4])
+        households = sum(int(r[5]) for r in rows)
+        population = sum(int(r[6]) for r in rows)
+        share = len(new)
+        for code, name in new:
+            if action == "recode" and not name:
+                name = str(rows[0][1])
+            _new_grid(tx, code, name, village, kind, households // share, population // share)
+        codes = [c for c, _ in new]
+        undecided = _retire(tx, now, [str(r[0]) for r in rows], codes)
+        _grid_event(
+            tx,
+            now,
+            action,
+            [str(r[0]) for r in rows],
+            codes,
+            {"names": [n for _, n in new], "to_reassign": undecided},
+        )
+    return {"retired": [str(r[0]) for r in rows], "new": codes, "to_reassign": undecided}
+
+
+def grids(county: County, *, township: str | None = None) -> list[dict[str, Any]]:
+    with county.db.read() as tx:
+        rows = tx.rows(
+            "SELECT code, name, village_code, kind, retired_at, successors FROM grids "
+            + ("WHERE township_code = ? " if township else "")
+            + "ORDER BY code",
+            [township] if township else [],
+        )
+    return [
+        {
+            "code": r[0],
+            "name": r[1],
+            "village": r[2],
+            "kind": r[3],
+            "retired_at": None if r[4] is None else int(r[4]),
+            "successors": json.loads(r[5]) if r[5] else [],
+        }
+        for r in rows
+    ]
+
+
+def grid_history(county: County, code: str | None = None) -> list[dict[str, Any]]:
+    with county.db.read() as tx:
+        rows = tx.rows(
+            "SELECT at, action, old_codes, new_codes, detail FROM grid_history ORDER BY at, id"
+        )
+    out = [
+        {
+            "at": int(r[0]),
+            "action": r[1],
+            "old": json.loads(r[2]),
+            "new": json.loads(r[3]),
+            "detail": json.loads(r[4]),
+        }
+        for r in rows
+    ]
+    return [h for h in out if code is None or code in h["old"] or code in h["new"]]

@@ -359,6 +359,69 @@ def cmd_taxonomy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_grids(value: str | None, names: str | None) -> list[tuple[str, str]]:
+    codes = _split(value)
+    if not codes:
+        raise ValueError("name the new grid codes: --into CODE[,CODE…]")
+    labels = [n.strip() for n in (names or "").split(",")] if names else []
+    if labels and len(labels) != len(codes):
+        raise ValueError("give one --name per new grid code (comma-separated, in order)")
+    return [(c, labels[i] if labels else "") for i, c in enumerate(codes)]
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from . import admin
+    from .service import County
+
+    with _open(args.db) as db:
+        county = County(db)
+        if args.action == "list":
+            found = admin.grids(county, township=args.township)
+            if args.json:
+                _print_json(found)
+            else:
+                for g in found:
+                    state = ""
+                    if g["retired_at"] is not None:
+                        state = f"  retired → {','.join(g['successors'])}"
+                    print(f"{g['code']}  {g['name']}{state}")
+            return 0
+        if args.action == "history":
+            history = admin.grid_history(county, args.codes)
+            if args.json:
+                _print_json(history)
+            else:
+                for h in history:
+                    print(f"{h['action']:<7} {','.join(h['old']) or '-'} → {','.join(h['new'])}")
+            return 0
+        if not args.codes:
+            raise ValueError(f"name the grid: gridroom-county grid {args.action} CODE")
+        done: dict[str, object]
+        if args.action == "add":
+            if not args.village or not args.name:
+                raise ValueError("a new grid needs --village and --name")
+            done = admin.add_grid(
+                county, args.codes, name=args.name, village=args.village, kind=args.kind
+            )
+        elif args.action == "rename":
+            if not args.name:
+                raise ValueError("give the new name: --name")
+            done = admin.rename_grid(county, args.codes, name=args.name)
+        else:
+            new = _new_grids(args.into, args.name)
+            done = admin.replace_grids(county, args.action, _split(args.codes), new)
+        if args.json:
+            _print_json(done)
+        else:
+            print(f"grid {args.action}: done; devices take it at their next sync.")
+            if done.get("to_reassign"):
+                print(
+                    "These grid workers still hold the split grid; give them their part with "
+                    f"`gridroom-county user grids`: {', '.join(done['to_reassign'])}"  # type: ignore[arg-type]
+                )
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from . import admin
     from .service import County
@@ -479,6 +542,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", help="import: a note kept with the version (default: file name)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=cmd_taxonomy)
+
+    p = sub.add_parser("grid", help="add, rename, split, merge or re-code grids, with history")
+    p.add_argument(
+        "action", choices=("list", "add", "rename", "split", "merge", "recode", "history")
+    )
+    p.add_argument(
+        "codes", nargs="?", metavar="CODE", help="the grid (merge: the grids, comma-separated)"
+    )
+    _db_arg(p)
+    p.add_argument("--name", help="add, rename: the name; split, merge, recode: the new names")
+    p.add_argument("--village", help="add: the village code the grid lies in")
+    p.add_argument(
+        "--kind", default="rural", choices=("urban", "rural", "dedicated"), help="add: its kind"
+    )
+    p.add_argument("--into", metavar="CODES", help="split, merge, recode: the new grid codes")
+    p.add_argument("--township", help="list: only this township's grids")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=cmd_grid)
 
     p = sub.add_parser("audit", help="the administrative actions, newest first")
     _db_arg(p)

@@ -292,7 +292,8 @@ DROP TABLE first_refs
 
 # The administration console (issue 18): what a device last reported and whether county IT
 # revoked it (``revoked_at`` also dates the revocation for signed bundles); the taxonomy's
-# versions with their history; the audit of every administrative action.
+# versions with their history; the audit of every administrative action; grids retired by a
+# split, merge or re-code (kept, so old cases still name a grid that existed) and their history.
 _SCHEMA_3 = """
 ALTER TABLE devices ADD COLUMN revoked_at BIGINT;
 ALTER TABLE devices ADD COLUMN revoked_by TEXT;
@@ -316,6 +317,16 @@ CREATE TABLE admin_audit (
     detail TEXT NOT NULL
 );
 CREATE INDEX admin_audit_at ON admin_audit(at);
+ALTER TABLE grids ADD COLUMN retired_at BIGINT;
+ALTER TABLE grids ADD COLUMN successors TEXT;
+CREATE TABLE grid_history (
+    id TEXT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    action TEXT NOT NULL,
+    old_codes TEXT NOT NULL,
+    new_codes TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
 INSERT INTO counters (name, value) VALUES ('taxonomy', 1)
 """
 

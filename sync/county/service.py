@@ -548,6 +548,16 @@ class County(PushMixin, PullMixin, FilesMixin):
         with self.db.read() as tx:
             body["taxonomy"] = protocol.taxonomy_to_wire(self._load_taxonomy(tx))
             body["taxonomy_earlier"] = admin.earlier_to_wire(admin.earlier_taxonomies(tx))
+            retired = {
+                str(r[0]): (int(r[1]), json.loads(str(r[2] or "[]")))
+                for r in tx.rows(
+                    "SELECT code, retired_at, successors FROM grids WHERE retired_at IS NOT NULL"
+                )
+            }
+        for grid in body["grids"]:
+            if grid["code"] in retired:
+                # Kept so old cases still name a grid that exists; new cases go to successors.
+                grid["retired_at"], grid["successors"] = retired[grid["code"]]
         return body
 
     def _device_report(

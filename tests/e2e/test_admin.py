@@ -415,3 +415,72 @@ def test_new_deadlines_apply_to_new_cases_and_never_move_an_open_one(
     other = devices(OP_A)
     mirrored = other.store.case(open_case)
     assert mirrored is not None and mirrored.handle_due == before.handle_due
+
+
+# -- places --------------------------------------------------------------------------------------
+
+
+def test_grids_merged_split_renamed_and_recoded_keep_their_history(
+    devices: Callable[..., Device], county: CountyServer
+) -> None:
+    op = devices(OP_A)
+    live = [g for g in ok(county, "grid", "list", "--township", TOWNSHIP_A) if not g["retired_at"]]
+    # Two grids of one village, away from the demo grid worker's.
+    village = next(
+        v
+        for v in dict.fromkeys(g["village"] for g in live[4:])
+        if sum(g["village"] == v for g in live[4:]) >= 3
+    )
+    first, second, third = [g["code"] for g in live if g["village"] == village][:3]
+    login = f"{TOWNSHIP_A}-gw-merge"
+    add_account(county, login, "--role", "grid_worker", "--township", TOWNSHIP_A, "--grids", first)
+    gw = devices(login)
+    old_case = report_case(op, "合并前的事件", grid_id=first)
+    assert op.sync().status == "ok" and gw.sync().status == "ok"
+    assert gw.store.case(old_case) is not None
+
+    merged = f"{village}901"
+    done = ok(county, "grid", "merge", f"{first},{second}", "--into", merged, "--name", "合并网格")
+    assert done["retired"] == [first, second] and done["new"] == [merged]
+    # Refusals in plain words; nothing changes.
+    out = cli(county, "grid", "rename", first, "--name", "x")
+    assert out.returncode == 2 and f"grid {first} was retired" in out.stderr
+    out = cli(county, "grid", "recode", third, "--into", merged)
+    assert out.returncode == 2 and f"grid {merged} exists already" in out.stderr
+    out = cli(county, "grid", "add", f"{village}1", "--village", village, "--name", "x")
+    assert out.returncode == 2 and "3 more digits" in out.stderr
+    out = cli(county, "user", "grids", login, "--set", second)
+    assert out.returncode == 2 and f"grid {second} was retired" in out.stderr
+
+    ok(county, "grid", "rename", third, "--name", "新名字网格")
+    recoded = f"{village}902"
+    ok(county, "grid", "recode", third, "--into", recoded)
+    ok(
+        county,
+        "grid",
+        "split",
+        merged,
+        "--into",
+        f"{village}903,{village}904",
+        "--name",
+        "东片,西片",
+    )
+
+    # The devices take it all at their next sync; the old case still names a grid that exists.
+    assert op.sync().status == "ok" and gw.sync().status == "ok"
+    names = {g.code: g.name for g in op.store.grids()}
+    assert names[merged] == "合并网格" and names[recoded] == "新名字网格"
+    assert {first, second, third} <= set(names) and names[f"{village}904"] == "西片"
+    assert op.store.case_row(old_case)["grid_code"] == first  # type: ignore[index]
+    # The grid worker of a merged grid also holds its successor, and keeps the old case.
+    assert set(gw.actor.grid_ids) == {first, merged}
+    assert gw.store.case(old_case) is not None
+    new_case = report_case(op, "合并后的事件", grid_id=merged)
+    assert op.sync().status == "ok" and gw.sync().status == "ok"
+    assert gw.store.case(new_case) is not None
+
+    history = ok(county, "grid", "history", merged)
+    assert [h["action"] for h in history] == ["merge", "split"]
+    assert history[1]["detail"]["to_reassign"] == [login]
+    [info] = [g for g in ok(county, "grid", "list") if g["code"] == first]
+    assert info["retired_at"] and info["successors"] == [merged]

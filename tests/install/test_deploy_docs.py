@@ -53,7 +53,7 @@ def test_every_county_admin_command_and_option_is_documented() -> None:
 
     parser = build_parser()
     [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    for command in ("user", "device", "taxonomy", "audit"):
+    for command in ("user", "device", "taxonomy", "grid", "audit"):
         p = sub.choices[command]
         assert f"gridroom-county {command}" in DEPLOY or f"`{command}`" in DEPLOY, command
         for action in p._actions:
