@@ -2,12 +2,14 @@
 and the audit of every administrative action (issue 18).
 
 Each function takes the :class:`~sync.county.service.County` and changes the database in one
-transaction; ``gridroom-county device|user|taxonomy`` (:mod:`sync.county.cli`) are thin over
-them. Account changes bump the ``reference`` counter, so devices fetch the accounts again at
-their next sync; a scope that changes with them (new grids, another township) changes the
-device's scope id, and the device drops what left its scope (``docs/sync-protocol.md``).
+transaction; ``gridroom-county user|device|taxonomy|grid|audit`` (:mod:`sync.county.cli`) are
+thin over them. Account changes bump the ``reference`` counter, so devices fetch the accounts
+again at their next sync; a scope that changes with them (new grids, another township) changes
+the device's scope id, and the device drops what left its scope (``docs/sync-protocol.md``).
 A taxonomy import bumps the ``taxonomy`` counter, which every server process compares per
 request (:meth:`County.refresh_taxonomy`), so no process keeps applying an old version.
+Retired grids (split, merged, re-coded) stay in the grids table with their successors, so old
+cases still name a grid that existed; ``grid_history`` keeps what happened.
 """
 
 from __future__ import annotations
@@ -340,6 +342,12 @@ def import_taxonomy(
     A category that cases use cannot be removed (their deadlines and reports name it); its
     name and deadlines can change. What a change does to open cases: docs/deploy.md."""
     taxonomy = parse_taxonomy(data)
+    other = data.get("county")
+    if other not in (None, county.county):
+        raise ValueError(
+            f"this file is county {other}'s taxonomy; this database is county {county.county}'s "
+            '(remove its "county" member to import it here on purpose)'
+        )
     now = county.clock()
     with county.db.write(ordered=False) as tx:
         current = county._load_taxonomy(tx)

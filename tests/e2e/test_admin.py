@@ -348,6 +348,7 @@ def test_a_bad_taxonomy_file_is_refused_in_plain_words(
         return data
 
     refused("{not json", "is not a JSON file")
+    refused({**good, "county": "330881"}, "this file is county 330881's taxonomy")
     refused({"categories": []}, 'no "categories" list')
     refused(with_(lambda cs: cs.append(dict(cs[0]))), "appears twice")
     refused(
