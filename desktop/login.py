@@ -149,8 +149,8 @@ def attempt(
             transport_options=transport_options,
         )
     except TransportError as exc:
-        if exc.code == "account_disabled":
-            # A disabled account must not go on working offline here either.
+        if exc.code in ("account_disabled", "device_revoked"):
+            # A disabled account (or a revoked computer) must not go on working offline here.
             for path in candidate_stores(settings, store_path):
                 # (a store whose key this password does not open holds no sign-in of it)
                 with contextlib.suppress(StoreError):

@@ -168,6 +168,9 @@ ERRORS: dict[str, ErrorKind] = {
         ErrorKind("bad_request", 400, False, "the body is not what this endpoint expects"),
         ErrorKind("unauthorized", 401, False, "no token, or the token is unknown or revoked"),
         ErrorKind("bad_credentials", 401, False, "wrong account name or password"),
+        ErrorKind(
+            "device_revoked", 401, False, "county IT revoked this device; it must be re-enrolled"
+        ),
         ErrorKind("account_disabled", 403, False, "the account has been disabled"),
         ErrorKind("forbidden", 403, False, "the account's role may not do this"),
         ErrorKind("out_of_scope", 403, False, "the record is outside the device's scope"),

@@ -64,6 +64,9 @@ ERROR = {
     "account_disabled": QT_TRANSLATE_NOOP(
         "SyncWords", "This account has been disabled: ask the county's IT department."
     ),
+    "device_revoked": QT_TRANSLATE_NOOP(
+        "SyncWords", "This computer was revoked by county IT: ask IT to re-enrol it."
+    ),
     "wrong_device": QT_TRANSLATE_NOOP(
         "SyncWords",
         "This computer is enrolled to another township, so this account cannot sign in here.",

@@ -557,6 +557,10 @@
         <translation>该账号已被停用，请联系县级信息化管理员。</translation>
     </message>
     <message>
+        <source>This computer was revoked by county IT: ask IT to re-enrol it.</source>
+        <translation>这台电脑已被县级信息化管理员吊销，请联系信息化管理员重新登记。</translation>
+    </message>
+    <message>
         <source>This computer is enrolled to another township, so this account cannot sign in here.</source>
         <translation>这台电脑已登记到其他乡镇，该账号不能在此登录。</translation>
     </message>

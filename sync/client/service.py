@@ -33,11 +33,30 @@ from .transport import Transport, TransportError, not_protocol
 
 Progress = Callable[[int, int], bool]
 
+
+def _app_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("gridroom")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0.1.0+src"
+
+
 #: How often the drift check runs without being asked.
 VERIFY_EVERY_MS = 24 * 3600_000
+#: This Gridroom's version, reported to the county with every sync.
+APP_VERSION = _app_version()
 #: Error codes that mean "sign in again" (exit code 4 of ``gridroom sync``).
 AUTH_CODES = frozenset(
-    {"unauthorized", "bad_credentials", "account_disabled", "wrong_device", "not_signed_in"}
+    {
+        "unauthorized",
+        "bad_credentials",
+        "account_disabled",
+        "wrong_device",
+        "not_signed_in",
+        "device_revoked",
+    }
 )
 #: A safety stop for a server that keeps saying "more" (a bug there must not spin us forever).
 MAX_ROUNDS = 100_000
@@ -359,6 +378,9 @@ class SyncService:
             batch = replica.next_batch(store, self.batch_bytes)
             body: dict[str, Any] = {
                 "device_time": store.raw_clock(),
+                # What county IT sees in `gridroom-county device list`.
+                "outbox": replica.waiting(store)["changes"],
+                "app_version": APP_VERSION,
                 "cursor": cursor,
                 "page_bytes": self.page_bytes,
                 "checksum": verify,

@@ -373,6 +373,12 @@ class SyncRequest(_Request):
     cursor: Count = Field(0, description="the last change sequence number the device holds")
     page_bytes: Positive | None = Field(None, description="budget of the pull page (JSON bytes)")
     checksum: bool = Field(False, description="ask for per-village checksums at the end")
+    outbox: Count | None = Field(
+        None, description="records waiting in the device's outbox (shown to county IT)"
+    )
+    app_version: str | None = Field(
+        None, max_length=40, pattern=_TEXT, description="the device's Gridroom version"
+    )
     push: PushBatch | None = None
 
 

@@ -2,7 +2,10 @@
 
     gridroom-county init  --db county.sqlite --county 330825      load a county, print accounts
     gridroom-county serve --db county.sqlite --host 127.0.0.1 --port 8765
-    gridroom-county user add|disable|enable|reset-password|list --db … --login …
+    gridroom-county user add|edit|grids|disable|enable|reset-password|list --db … --login …
+    gridroom-county device list|revoke --db … [ID]
+    gridroom-county taxonomy export|import|history --db … [FILE.json]
+    gridroom-county audit --db …
 
 ``--db`` is a file path (SQLite) or a ``postgresql://`` URL; both run the same code.
 Exit codes: 0 done, 2 bad arguments or input, 3 storage problem.
@@ -43,7 +46,21 @@ def _password(args: argparse.Namespace) -> str | None:
 def _open(url: str) -> Database:
     if not is_postgres(url) and not Path(url).exists():
         raise DatabaseError(f"There is no county database at {url}: run gridroom-county init.")
-    return Database(url)
+    db = Database(url)
+    try:
+        db.migrate()  # the same code as `serve`: an older database is brought up to date
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=1))
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -166,22 +183,53 @@ def _trusted_proxies(values: Sequence[str]) -> list[str]:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
+    from . import admin
     from .service import County
 
     with _open(args.db) as db:
         county = County(db)
         if args.action == "add":
-            grids = [g.strip() for g in (args.grids or "").split(",") if g.strip()]
             account, password = county.add_user(
                 args.login,
                 name=args.name or args.login,
                 role=Role(args.role),
                 township=args.township,
                 department=args.department,
-                grids=grids,
+                grids=_split(args.grids),
                 password=_password(args),
             )
-            print(f"Added {account.login} ({account.role.value}). Password: {password}")
+            if args.json:
+                _print_json({**account.wire(), "password": password})
+            else:
+                print(f"Added {account.login} ({account.role.value}). Password: {password}")
+        elif args.action in ("edit", "grids"):
+            if args.action == "grids" and args.set is None:
+                raise ValueError("give the grids: --set g1,g2")
+            township: str | None = admin._UNSET
+            if args.county_level:
+                township = None
+            elif args.township is not None:
+                township = args.township
+            account = admin.edit_user(
+                county,
+                args.login,
+                name=args.name,
+                role=Role(args.role) if args.role else None,
+                township=township,
+                department=admin._UNSET if args.department is None else args.department,
+                grids=None
+                if args.set is None and args.grids is None
+                else _split(args.set if args.set is not None else args.grids),
+            )
+            if args.json:
+                _print_json(account.wire())
+            else:
+                print(
+                    f"{account.login}: {account.name}, {account.role.value}, township "
+                    f"{account.township_code or '- (county)'}, department "
+                    f"{account.department_code or '-'}, grids {','.join(account.grid_codes) or '-'}"
+                    ". Devices take the change at their next sync."
+                )
         elif args.action in ("disable", "enable"):
             account = county.set_disabled(args.login, args.action == "disable")
             state = "disabled; its tokens are revoked" if account.disabled else "enabled"
@@ -190,12 +238,205 @@ def cmd_user(args: argparse.Namespace) -> int:
             password = county.reset_password(args.login, _password(args))
             print(f"New password for {args.login}: {password} (its tokens are revoked)")
         elif args.action == "list":
-            for a in county.users():
+            users = county.users()
+            if args.json:
+                _print_json([{**a.wire(), "disabled": a.disabled} for a in users])
+                return 0
+            for a in users:
                 flag = " (disabled)" if a.disabled else ""
                 print(
                     f"{a.login:<22} {a.role.value:<13} {a.township_code or '-':<10} "
-                    f"{','.join(a.grid_codes)}{flag}"
+                    f"{a.department_code or '-':<10} {','.join(a.grid_codes)}{flag}"
                 )
+    return 0
+
+
+def _ago(ms: int | None, now: int) -> str:
+    if ms is None:
+        return "never"
+    days = (now - ms) // 86_400_000
+    if days >= 1:
+        return f"{days} d ago"
+    hours = (now - ms) // 3_600_000
+    return f"{hours} h ago" if hours >= 1 else "< 1 h ago"
+
+
+def cmd_device(args: argparse.Namespace) -> int:
+    from ..model.clock import now_millis
+    from . import admin
+    from .service import County
+
+    with _open(args.db) as db:
+        county = County(db)
+        if args.action == "revoke":
+            if not args.id:
+                raise ValueError("name the device to revoke: its id or its 4-letter code")
+            done = admin.revoke_device(county, args.id)
+            if args.json:
+                _print_json(done)
+            else:
+                print(
+                    f"Device {done['code']} ({done['township']}) is revoked: its tokens stop "
+                    "working at its next request and it cannot sign in again."
+                )
+            return 0
+        if args.stale_days is not None and args.stale_days < 0:
+            raise ValueError("--stale-days is a number of days, 0 or more")
+        found = admin.devices(county, stale_days=args.stale_days)
+        if args.json:
+            _print_json(found)
+            return 0
+        now = now_millis()
+        print(
+            f"{'code':<5} {'township':<10} {'last sync':<12} {'outbox':>6} {'version':<10} "
+            f"{'clock':>8}  accounts"
+        )
+        for d in found:
+            offset = d["clock_offset_ms"]
+            clock = "-" if offset is None else f"{offset / 1000:+.0f}s"
+            state = ""
+            if d["revoked_at"] is not None:
+                state = "  REVOKED"
+            elif args.stale_days is not None or d["days_since_sync"] >= STALE_DAYS:
+                state = f"  not synced for {d['days_since_sync']} days"
+            outbox = "-" if d["outbox"] is None else str(d["outbox"])
+            print(
+                f"{d['code']:<5} {d['township']:<10} {_ago(d['last_sync'], now):<12} "
+                f"{outbox:>6} {d['app_version'] or '-':<10} {clock:>8}  "
+                f"{','.join(d['accounts'])}{state}"
+            )
+        if not found:
+            print("No devices." if args.stale_days is None else "No device is that far behind.")
+    return 0
+
+
+#: ``device list`` flags a device not synced for this many days.
+STALE_DAYS = 7
+
+
+def cmd_taxonomy(args: argparse.Namespace) -> int:
+    from . import admin
+    from .service import County
+
+    with _open(args.db) as db:
+        county = County(db)
+        if args.action == "history":
+            history = admin.taxonomy_history(county)
+            if args.json:
+                _print_json(history)
+            else:
+                for h in history:
+                    print(
+                        f"version {h['version']:<4} {h['categories']:>3} categories  "
+                        f"by {h['imported_by']}  {h['note']}"
+                    )
+            return 0
+        if not args.file:
+            raise ValueError(f"name the file: gridroom-county taxonomy {args.action} FILE.json")
+        path = Path(args.file)
+        if args.action == "export":
+            data = admin.export_taxonomy(county)
+            path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
+            print(
+                f"Taxonomy version {data['version']} ({len(data['categories'])} categories) "
+                f"written to {path}."
+            )
+            return 0
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"there is no file {path}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is not a JSON file: {exc}") from None
+        done = admin.import_taxonomy(county, data, note=args.note or path.name)
+        if args.json:
+            _print_json(done)
+        else:
+            print(
+                f"Taxonomy version {done['version']} ({done['categories']} categories) is in "
+                "force: new cases use it, and devices take it at their next sync."
+            )
+    return 0
+
+
+def _new_grids(value: str | None, names: str | None) -> list[tuple[str, str]]:
+    codes = _split(value)
+    if not codes:
+        raise ValueError("name the new grid codes: --into CODE[,CODE…]")
+    labels = [n.strip() for n in (names or "").split(",")] if names else []
+    if labels and len(labels) != len(codes):
+        raise ValueError("give one --name per new grid code (comma-separated, in order)")
+    return [(c, labels[i] if labels else "") for i, c in enumerate(codes)]
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from . import admin
+    from .service import County
+
+    with _open(args.db) as db:
+        county = County(db)
+        if args.action == "list":
+            found = admin.grids(county, township=args.township)
+            if args.json:
+                _print_json(found)
+            else:
+                for g in found:
+                    state = ""
+                    if g["retired_at"] is not None:
+                        state = f"  retired → {','.join(g['successors'])}"
+                    print(f"{g['code']}  {g['name']}{state}")
+            return 0
+        if args.action == "history":
+            history = admin.grid_history(county, args.codes)
+            if args.json:
+                _print_json(history)
+            else:
+                for h in history:
+                    print(f"{h['action']:<7} {','.join(h['old']) or '-'} → {','.join(h['new'])}")
+            return 0
+        if not args.codes:
+            raise ValueError(f"name the grid: gridroom-county grid {args.action} CODE")
+        done: dict[str, object]
+        if args.action == "add":
+            if not args.village or not args.name:
+                raise ValueError("a new grid needs --village and --name")
+            done = admin.add_grid(
+                county, args.codes, name=args.name, village=args.village, kind=args.kind
+            )
+        elif args.action == "rename":
+            if not args.name:
+                raise ValueError("give the new name: --name")
+            done = admin.rename_grid(county, args.codes, name=args.name)
+        else:
+            new = _new_grids(args.into, args.name)
+            done = admin.replace_grids(county, args.action, _split(args.codes), new)
+        if args.json:
+            _print_json(done)
+        else:
+            print(f"grid {args.action}: done; devices take it at their next sync.")
+            if done.get("to_reassign"):
+                print(
+                    "These grid workers still hold the split grid; give them their part with "
+                    f"`gridroom-county user grids`: {', '.join(done['to_reassign'])}"  # type: ignore[arg-type]
+                )
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from . import admin
+    from .service import County
+
+    with _open(args.db) as db:
+        log = admin.audit_log(County(db), limit=args.limit)
+    if args.json:
+        _print_json(log)
+        return 0
+    import datetime as dt
+
+    for item in log:
+        when = dt.datetime.fromtimestamp(item["at"] / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M")
+        detail = json.dumps(item["detail"], ensure_ascii=False)
+        print(f"{when} {item['actor']:<8} {item['action']:<22} {item['target']:<22} {detail}")
     return 0
 
 
@@ -255,19 +496,76 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_serve)
 
-    p = sub.add_parser("user", help="add, disable, enable, reset or list accounts")
-    p.add_argument("action", choices=("add", "disable", "enable", "reset-password", "list"))
+    p = sub.add_parser(
+        "user", help="add, edit, assign grids to, disable, enable, reset or list accounts"
+    )
+    p.add_argument(
+        "action", choices=("add", "edit", "grids", "disable", "enable", "reset-password", "list")
+    )
+    p.add_argument("target", nargs="?", metavar="LOGIN", help="the account (or --login)")
     _db_arg(p)
     p.add_argument("--login", help="account name")
-    p.add_argument("--name", help="display name (add)")
-    p.add_argument("--role", choices=[r.value for r in Role], help="role (add)")
-    p.add_argument("--township", help="township code (add; omit for county-level accounts)")
-    p.add_argument("--department", help="department code (add, department accounts)")
-    p.add_argument("--grids", help="grid codes, comma-separated (add, grid workers)")
+    p.add_argument("--name", help="display name (add, edit)")
+    p.add_argument("--role", choices=[r.value for r in Role], help="role (add, edit)")
+    p.add_argument("--township", help="township code (add, edit; omit for county-level accounts)")
+    p.add_argument(
+        "--county-level", action="store_true", help="edit: make the account county-level"
+    )
+    p.add_argument(
+        "--department", help="department code (add, edit: department accounts; '' to clear)"
+    )
+    p.add_argument("--grids", help="grid codes, comma-separated (add, edit: grid workers)")
+    p.add_argument("--set", metavar="GRIDS", help="grids: the grid worker's grids, g1,g2")
     p.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(run=cmd_user)
+
+    p = sub.add_parser("device", help="list enrolled devices, or revoke one")
+    p.add_argument("action", choices=("list", "revoke"))
+    p.add_argument("id", nargs="?", metavar="ID", help="revoke: the device's id or 4-letter code")
+    _db_arg(p)
+    p.add_argument(
+        "--stale-days",
+        type=int,
+        metavar="N",
+        help="list: only devices not synced for N days or more",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=cmd_device)
+
+    p = sub.add_parser("taxonomy", help="export or import the categories and their deadlines")
+    p.add_argument("action", choices=("export", "import", "history"))
+    p.add_argument("file", nargs="?", metavar="FILE.json", help="the taxonomy file")
+    _db_arg(p)
+    p.add_argument("--note", help="import: a note kept with the version (default: file name)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=cmd_taxonomy)
+
+    p = sub.add_parser("grid", help="add, rename, split, merge or re-code grids, with history")
+    p.add_argument(
+        "action", choices=("list", "add", "rename", "split", "merge", "recode", "history")
+    )
+    p.add_argument(
+        "codes", nargs="?", metavar="CODE", help="the grid (merge: the grids, comma-separated)"
+    )
+    _db_arg(p)
+    p.add_argument("--name", help="add, rename: the name; split, merge, recode: the new names")
+    p.add_argument("--village", help="add: the village code the grid lies in")
+    p.add_argument(
+        "--kind", default="rural", choices=("urban", "rural", "dedicated"), help="add: its kind"
+    )
+    p.add_argument("--into", metavar="CODES", help="split, merge, recode: the new grid codes")
+    p.add_argument("--township", help="list: only this township's grids")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=cmd_grid)
+
+    p = sub.add_parser("audit", help="the administrative actions, newest first")
+    _db_arg(p)
+    p.add_argument("--limit", type=int, default=100, help="how many (default 100)")
+    p.add_argument("--json", action="store_true", help="print the log as JSON")
+    p.set_defaults(run=cmd_audit)
     return parser
 
 
@@ -277,6 +575,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    if args.command == "user" and args.target:
+        if args.login and args.login != args.target:
+            parser.error("name the account once (LOGIN or --login)")
+        args.login = args.target
     if args.command == "user" and args.action != "list" and not args.login:
         parser.error("--login is required")
     if args.command == "user" and args.action == "add" and not args.role:

@@ -290,9 +290,50 @@ DELETE FROM blobs WHERE complete = 0;
 DROP TABLE first_refs
 """
 
+# The administration console (issue 18): what a device last reported and whether county IT
+# revoked it (``revoked_at`` also dates the revocation for signed bundles); the taxonomy's
+# versions with their history; the audit of every administrative action; grids retired by a
+# split, merge or re-code (kept, so old cases still name a grid that existed) and their history.
+_SCHEMA_3 = """
+ALTER TABLE devices ADD COLUMN revoked_at BIGINT;
+ALTER TABLE devices ADD COLUMN revoked_by TEXT;
+ALTER TABLE devices ADD COLUMN last_sync BIGINT;
+ALTER TABLE devices ADD COLUMN outbox BIGINT;
+ALTER TABLE devices ADD COLUMN app_version TEXT;
+ALTER TABLE devices ADD COLUMN clock_offset_ms BIGINT;
+CREATE TABLE taxonomy_versions (
+    version BIGINT PRIMARY KEY,
+    body TEXT NOT NULL,
+    imported_at BIGINT NOT NULL,
+    imported_by TEXT NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE TABLE admin_audit (
+    id TEXT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX admin_audit_at ON admin_audit(at);
+ALTER TABLE grids ADD COLUMN retired_at BIGINT;
+ALTER TABLE grids ADD COLUMN successors TEXT;
+CREATE TABLE grid_history (
+    id TEXT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    action TEXT NOT NULL,
+    old_codes TEXT NOT NULL,
+    new_codes TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('taxonomy', 1)
+"""
+
 MIGRATIONS = [
     Migration("0001_initial", _SCHEMA_1),
     Migration("0002_blob_possession", _SCHEMA_2),
+    Migration("0003_admin", _SCHEMA_3),
 ]
 
 _TYPES = {

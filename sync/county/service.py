@@ -24,7 +24,7 @@ from ..model.records import (
 from ..model.taxonomy import default_taxonomy
 from ..model.workflow import Rules
 from . import accounts as acc
-from . import seed
+from . import admin, seed
 from .core import (
     ApiError,
     Device,
@@ -38,6 +38,10 @@ from .push import PushMixin
 
 #: Write a token's "last used" time at most this often (not on every request).
 TOUCH_EVERY_MS = 60_000
+#: What a revoked device is told (HTTP 401, code ``device_revoked``) on every request.
+DEVICE_REVOKED = "This computer was revoked by county IT: ask IT to re-enrol it."
+#: A device's report (outbox, version, clock offset) is written when it changes, or this often.
+REPORT_EVERY_MS = 60_000
 
 
 class County(PushMixin, PullMixin, FilesMixin):
@@ -53,6 +57,8 @@ class County(PushMixin, PullMixin, FilesMixin):
         self.db = db
         self.clock = clock
         self.hashing = acc.HashSlots(hash_slots)
+        #: device id → (outbox, app version, clock offset, when) last written by this process.
+        self._reports: dict[str, tuple[int | None, str | None, int, int]] = {}
         with db.read() as tx:
             county = tx.get_meta("county")
             if not county:
@@ -61,7 +67,26 @@ class County(PushMixin, PullMixin, FilesMixin):
                 )
             self.county = county
             self.taxonomy = self._load_taxonomy(tx)
-        self.rules = Rules(self.taxonomy)
+            self.taxonomy_version = int(
+                tx.scalar("SELECT value FROM counters WHERE name = 'taxonomy'", default=0)
+            )
+            self.rules = Rules(self.taxonomy, earlier=admin.earlier_taxonomies(tx))
+
+    def refresh_taxonomy(self, version: int) -> None:
+        """Load the taxonomy again when another process (``gridroom-county taxonomy import``,
+        another server worker) has stored a new version; :meth:`authenticate` passes the
+        counter it read with the token, so the check costs no query of its own."""
+        if version == self.taxonomy_version:
+            return
+        with self.db.read() as tx:
+            taxonomy = self._load_taxonomy(tx)
+            version = int(
+                tx.scalar("SELECT value FROM counters WHERE name = 'taxonomy'", default=0)
+            )
+            earlier = admin.earlier_taxonomies(tx)
+        # Rules before the version: a request racing this one reloads once more, never skips.
+        self.taxonomy, self.rules = taxonomy, Rules(taxonomy, earlier=earlier)
+        self.taxonomy_version = version
 
     @staticmethod
     def initialise(
@@ -213,27 +238,12 @@ class County(PushMixin, PullMixin, FilesMixin):
         """Create an account; returns it with its password (generated unless given)."""
         if not login or not login.isascii() or any(c.isspace() for c in login):
             raise ValueError("a login name is ASCII without spaces, e.g. 330825102-op2")
-        if role == Role.COUNTY_ADMIN and township is not None:
-            raise ValueError("a county admin belongs to no township")
-        if role == Role.GRID_WORKER and not grids:
-            raise ValueError("a grid worker needs at least one grid (--grids)")
-        if role == Role.DEPARTMENT and not department:
-            raise ValueError("a department account needs its department code (--department)")
         password = password or acc.new_password()
         now = self.clock()
         with self.db.write(ordered=False) as tx:
-            if township is not None:
-                level = tx.scalar("SELECT level FROM divisions WHERE code = ?", [township])
-                if level != DivisionLevel.TOWNSHIP.value:
-                    raise ValueError(f"{township} is not a township of county {self.county}")
-            for g in grids:
-                owner = tx.scalar("SELECT township_code FROM grids WHERE code = ?", [g])
-                if owner is None or (township is not None and owner != township):
-                    raise ValueError(f"grid {g} is not a grid of township {township}")
-            if department and not tx.scalar(
-                "SELECT 1 FROM departments WHERE code = ?", [department]
-            ):
-                raise ValueError(f"unknown department {department}")
+            admin.check_account(
+                tx, self.county, role=role, township=township, department=department, grids=grids
+            )
             if tx.scalar("SELECT 1 FROM accounts WHERE login = ?", [login]):
                 raise ValueError(f"an account named {login} already exists")
             account_id = new_id()
@@ -254,6 +264,14 @@ class County(PushMixin, PullMixin, FilesMixin):
                     now,
                 ],
             )
+            admin.audit(
+                tx,
+                now,
+                admin.CONSOLE,
+                "account.add",
+                login,
+                {"role": role.value, "township": township, "grids": list(grids)},
+            )
             tx.bump("reference")
             account = acc.load_account(tx, account_id=account_id)
         assert account is not None
@@ -271,6 +289,14 @@ class County(PushMixin, PullMixin, FilesMixin):
             )
             if disabled:
                 tx.execute("UPDATE tokens SET revoked = 1 WHERE account_id = ?", [account.id])
+            admin.audit(
+                tx,
+                self.clock(),
+                admin.CONSOLE,
+                "account.disable" if disabled else "account.enable",
+                login,
+                {},
+            )
             tx.bump("reference")
         return dataclasses.replace(account, disabled=disabled)
 
@@ -288,6 +314,7 @@ class County(PushMixin, PullMixin, FilesMixin):
             )
             tx.execute("UPDATE tokens SET revoked = 1 WHERE account_id = ?", [account.id])
             acc.clear_failures(tx, f"a:{login}")
+            admin.audit(tx, self.clock(), admin.CONSOLE, "account.reset_password", login, {})
         return password
 
     def users(self) -> list[acc.Account]:
@@ -388,8 +415,12 @@ class County(PushMixin, PullMixin, FilesMixin):
         township: str | None,
         now: Millis,
     ) -> Device:
-        row = tx.one("SELECT id, code, township_code FROM devices WHERE id = ?", [device_id])
+        row = tx.one(
+            "SELECT id, code, township_code, revoked_at FROM devices WHERE id = ?", [device_id]
+        )
         if row is not None:
+            if row[3] is not None:
+                raise ApiError("device_revoked", DEVICE_REVOKED)
             device = Device(str(row[0]), str(row[1]), str(row[2]))
             if township and township != device.township:
                 raise ApiError(
@@ -432,14 +463,19 @@ class County(PushMixin, PullMixin, FilesMixin):
         cols = ", ".join(f"a.{c.strip()}" for c in acc.ACCOUNT_COLUMNS.split(","))
         with self.db.read() as tx:
             row = tx.one(
-                f"SELECT t.revoked, t.last_used, d.id, d.code, d.township_code, {cols} "
+                f"SELECT t.revoked, t.last_used, d.id, d.code, d.township_code, d.revoked_at, "
+                "(SELECT value FROM counters WHERE name = 'taxonomy'), "
+                f"{cols} "
                 "FROM tokens t JOIN accounts a ON a.id = t.account_id "
                 "JOIN devices d ON d.id = t.device_id WHERE t.hash = ?",
                 [digest],
             )
+        if row is not None and row[5] is not None:
+            raise ApiError("device_revoked", DEVICE_REVOKED)
         if row is None or row[0]:
             raise ApiError("unauthorized", "This sign-in is no longer valid; sign in again.")
-        account = acc.account_from_row(row[5:])
+        self.refresh_taxonomy(int(row[6] or 0))
+        account = acc.account_from_row(row[7:])
         if account.disabled:
             raise ApiError("account_disabled", f"The account {account.login} has been disabled.")
         device = Device(str(row[2]), str(row[3]), str(row[4]))
@@ -483,6 +519,7 @@ class County(PushMixin, PullMixin, FilesMixin):
             )
         device_time = body.get("device_time")
         offset = now - device_time if isinstance(device_time, int) else 0
+        self._device_report(session, body, now, offset)
         push = body.get("push")
         answer: dict[str, Any] = {"server_time": now, "offset_ms": offset}
         if push is not None:
@@ -503,6 +540,56 @@ class County(PushMixin, PullMixin, FilesMixin):
         answer["scope"] = session.scope()
         answer["server_time"] = self.clock()
         return answer
+
+    def reference(self, session: Session) -> dict[str, Any]:
+        """The reference data (:class:`PullMixin`), with the taxonomy and the versions before
+        it read together, so a device projects deadlines exactly as the county does."""
+        body = super().reference(session)
+        with self.db.read() as tx:
+            body["taxonomy"] = protocol.taxonomy_to_wire(self._load_taxonomy(tx))
+            body["taxonomy_earlier"] = admin.earlier_to_wire(admin.earlier_taxonomies(tx))
+            retired = {
+                str(r[0]): (int(r[1]), json.loads(str(r[2] or "[]")))
+                for r in tx.rows(
+                    "SELECT code, retired_at, successors FROM grids WHERE retired_at IS NOT NULL"
+                )
+            }
+        for grid in body["grids"]:
+            if grid["code"] in retired:
+                # Kept so old cases still name a grid that exists; new cases go to successors.
+                grid["retired_at"], grid["successors"] = retired[grid["code"]]
+        return body
+
+    def _device_report(
+        self, session: Session, body: Mapping[str, Any], now: int, offset: int
+    ) -> None:
+        """Keep what the device says of itself for ``gridroom-county device list``: when it
+        last synced, its outbox backlog, its app version and its clock offset. Written when
+        it changes (the offset by more than a second) or once a minute, not on every round
+        (each write is a transaction: on SQLite, an fsync)."""
+        outbox = body.get("outbox")
+        outbox = outbox if isinstance(outbox, int) and not isinstance(outbox, bool) else None
+        version = body.get("app_version")
+        version = str(version)[:40] if isinstance(version, str) else None
+        seen = self._reports.get(session.device.id)
+        if (
+            seen is not None
+            and now - seen[3] < REPORT_EVERY_MS
+            and seen[1] == version
+            and abs(seen[2] - offset) <= 1000
+            # A backlog shrinking round by round is written once a minute; an emptied (or
+            # newly growing) one at once, so the list shows where a sync ended.
+            and (seen[0] == outbox or ((outbox or 0) > 0 and (seen[0] or 0) > (outbox or 0)))
+        ):
+            return
+        with self.db.write(ordered=False) as tx:
+            tx.execute(
+                "UPDATE devices SET last_sync = ?, outbox = coalesce(?, outbox), "
+                "app_version = coalesce(?, app_version), clock_offset_ms = ?, last_seen = ? "
+                "WHERE id = ?",
+                [now, outbox, version, offset, now, session.device.id],
+            )
+        self._reports[session.device.id] = (outbox, version, offset, now)
 
 
 __all__ = ["ApiError", "County", "Device", "Session"]

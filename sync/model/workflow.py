@@ -37,7 +37,7 @@ from .records import (
     TaskState,
     Urgency,
 )
-from .taxonomy import Taxonomy, default_taxonomy
+from .taxonomy import Category, Taxonomy, default_taxonomy
 
 HOUR_MS = 3_600_000
 
@@ -208,6 +208,22 @@ class Rules:
 
     taxonomy: Taxonomy
     calendar: WorkCalendar = DEFAULT_CALENDAR
+    #: The taxonomies in force before this one, oldest first, each with the time it was
+    #: replaced (UTC ms): a case's deadlines come from the taxonomy in force when it was
+    #: reported, so a county's new limits apply to new cases and never move an open one's.
+    earlier: tuple[tuple[int, Taxonomy], ...] = ()
+
+    def category_at(self, code: str, reported_at: int | None) -> Category | None:
+        """Category ``code`` as it stood when a case was reported (the current one when that
+        version did not have it: a category added later, chosen by an edit)."""
+        if reported_at is not None:
+            for until, taxonomy in self.earlier:
+                if reported_at < until:
+                    found = taxonomy.get(code)
+                    if found is not None:
+                        return found
+                    break
+        return self.taxonomy.get(code)
 
 
 _DEFAULT_RULES: Rules | None = None
@@ -413,7 +429,9 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         if level is None:
             level = Level.GRID if e.role == Role.GRID_WORKER else Level.TOWNSHIP
         s.level = Level(int(level))
-        deadline = rules.taxonomy[str(category)].deadline(urgency)
+        found = rules.category_at(str(category), e.at)
+        assert found is not None  # checked above: the category is in the current taxonomy
+        deadline = found.deadline(urgency)
         s.accept_due = e.at + deadline.accept_hours * HOUR_MS
         if a == Action.SELF_HANDLE:
             s.self_handled = True
@@ -432,7 +450,7 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         return None
 
     if a == Action.ACCEPT:
-        category = rules.taxonomy.get(s.fields.get("category", ""))
+        category = rules.category_at(s.fields.get("category", ""), s.reported_at)
         if category is None:
             return "the case's category is unknown; edit it before accepting"
         deadline = category.deadline(Urgency(s.fields.get("urgency", "normal")))

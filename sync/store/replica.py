@@ -612,6 +612,12 @@ def apply_reference(store: Store, body: Mapping[str, Any]) -> dict[str, int]:
     ]
     accounts = [protocol.account_from_wire(a) for a in body.get("accounts", [])]
     taxonomy = protocol.taxonomy_from_wire(body["taxonomy"]) if body.get("taxonomy") else None
+    earlier = []
+    for item in body.get("taxonomy_earlier") or []:
+        until = item.get("until") if isinstance(item, dict) else None
+        if isinstance(until, bool) or not isinstance(until, int):
+            raise protocol.WireError("malformed", "an earlier taxonomy needs its `until` time")
+        earlier.append((until, protocol.taxonomy_from_wire(item.get("categories"))))
     if departments:
         store.put_departments(departments)
     if grids:
@@ -621,7 +627,7 @@ def apply_reference(store: Store, body: Mapping[str, Any]) -> dict[str, int]:
     if accounts:
         store.put_accounts(accounts)
     if taxonomy is not None:
-        store.set_taxonomy(taxonomy)
+        store.set_taxonomy(taxonomy, earlier=earlier)
     # The version last: a crash before this line fetches everything again next time.
     set_state(store, {"reference_version": str(body.get("version", ""))})
     return {

@@ -8,7 +8,9 @@ change in the outbox for sync. A crash at any point leaves all of it or none of 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
@@ -92,8 +94,12 @@ class Store:
         offset = int(self._meta.get("clock_offset_ms") or 0)
         if offset:
             self.now = lambda: clock() + offset
-        self.taxonomy = self._load_taxonomy()
-        self.rules = Rules(self.taxonomy)
+        # The taxonomy as this connection last loaded it, and the version it had then: a sync
+        # in another program (or another Store on the same file) that brings a new taxonomy
+        # changes the version, and the next use here loads it again (see ``taxonomy``).
+        self._taxonomy_version = self._stored_taxonomy_version()
+        self._taxonomy = self._load_taxonomy()
+        self._rules = Rules(self._taxonomy, earlier=self._load_earlier())
         # Built on first use; built again when this store (or another program syncing the
         # same file) takes in new reference data.
         self._reference: scope_rules.Reference | None = None
@@ -381,13 +387,80 @@ class Store:
             for r in rows
         )
 
-    def set_taxonomy(self, taxonomy: Taxonomy) -> None:
-        """Replace the taxonomy (as received from the county)."""
+    def _stored_taxonomy_version(self) -> str:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'taxonomy_version'"
+            ).fetchone()
+        return row[0] if row else ""
+
+    def _fresh_taxonomy(self) -> None:
+        version = self._stored_taxonomy_version()
+        if version != self._taxonomy_version:
+            taxonomy = self._load_taxonomy()
+            self._taxonomy = taxonomy
+            self._rules = Rules(taxonomy, earlier=self._load_earlier())
+            self._taxonomy_version = version
+
+    def _load_earlier(self) -> tuple[tuple[int, Taxonomy], ...]:
+        """The county's earlier taxonomies (``taxonomy_earlier`` of the reference data)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT value FROM sync_state WHERE key = 'taxonomy_earlier'"
+            ).fetchone()
+        return tuple(
+            (int(until), Taxonomy(_category_from_row(r) for r in rows))
+            for until, rows in json.loads(row[0] if row else "[]")
+        )
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The categories and deadlines in force (reloaded when another connection stored a
+        new version: one primary-key read per use)."""
+        self._fresh_taxonomy()
+        return self._taxonomy
+
+    @taxonomy.setter
+    def taxonomy(self, value: Taxonomy) -> None:
+        self._taxonomy = value  # in memory only, until a new version is stored
+
+    @property
+    def rules(self) -> Rules:
+        self._fresh_taxonomy()
+        return self._rules
+
+    @rules.setter
+    def rules(self, value: Rules) -> None:
+        self._rules = value  # in memory only (tests), until a new version is stored
+
+    def set_taxonomy(
+        self, taxonomy: Taxonomy, *, earlier: Sequence[tuple[int, Taxonomy]] = ()
+    ) -> None:
+        """Replace the taxonomy (as received from the county) and the versions before it (a
+        case's deadlines come from the one in force when it was reported); every other
+        connection to this file sees the new version at its next use."""
+        kept = json.dumps(
+            [
+                [until, [_category_row(c) for c in sorted(t, key=lambda c: c.code)]]
+                for until, t in earlier
+            ],
+            ensure_ascii=False,
+        )
+        current = json.dumps(
+            [_category_row(c) for c in sorted(taxonomy, key=lambda c: c.code)], ensure_ascii=False
+        )
+        digest = hashlib.sha256((current + kept).encode()).hexdigest()[:16]
         with self.write() as conn:
             conn.execute("DELETE FROM categories")
             _write_taxonomy(conn, taxonomy)
-        self.taxonomy = taxonomy
-        self.rules = Rules(taxonomy)
+            conn.executemany(
+                "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [("taxonomy_version", digest), ("taxonomy_earlier", kept)],
+            )
+        self._taxonomy = taxonomy
+        self._rules = Rules(taxonomy, earlier=tuple(earlier))
+        self._taxonomy_version = digest
 
     def put_grids(self, grids: Iterable[Grid], *, synthetic: bool = False) -> None:
         self._reference = None
@@ -1253,6 +1326,20 @@ class Store:
 
     def integrity(self) -> str:
         return str(self.read("PRAGMA integrity_check")[0][0])
+
+
+def _category_row(c: Category) -> list[Any]:
+    return [
+        c.code,
+        c.name,
+        c.parent,
+        *dataclasses.astuple(c.normal),
+        *dataclasses.astuple(c.urgent),
+    ]
+
+
+def _category_from_row(r: Sequence[Any]) -> Category:
+    return Category(r[0], r[1], r[2], Deadline(r[3], r[4], r[5]), Deadline(r[6], r[7], r[8]))
 
 
 def _write_taxonomy(conn: Any, taxonomy: Taxonomy) -> None:

@@ -46,3 +46,22 @@ def test_every_doctor_option_is_documented() -> None:
         for flag in action.option_strings:
             if flag.startswith("--") and flag != "--help":
                 assert flag in DEPLOY, f"gridroom doctor {flag} is not documented"
+
+
+def test_every_county_admin_command_and_option_is_documented() -> None:
+    from sync.county.cli import build_parser
+
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for command in ("user", "device", "taxonomy", "grid", "audit"):
+        p = sub.choices[command]
+        assert f"gridroom-county {command}" in DEPLOY or f"`{command}`" in DEPLOY, command
+        for action in p._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert flag in DEPLOY, f"gridroom-county {command} {flag} is not documented"
+            for choice in action.choices or ():
+                if action.dest == "action":
+                    assert f"{command} {choice}" in DEPLOY or f"`{choice}`" in DEPLOY, (
+                        f"gridroom-county {command} {choice} is not documented"
+                    )
