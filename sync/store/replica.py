@@ -574,6 +574,7 @@ def _remove_case(conn: Any, case_id: str) -> bool:
     conn.execute("DELETE FROM case_search WHERE rowid = ?", [rowid])
     conn.execute("DELETE FROM case_events WHERE case_rowid = ?", [rowid])
     conn.execute("DELETE FROM case_tasks WHERE case_rowid = ?", [rowid])
+    conn.execute("DELETE FROM case_units WHERE case_rowid = ?", [rowid])
     conn.execute("DELETE FROM cases WHERE rowid = ?", [rowid])
     return True
 
@@ -589,7 +590,7 @@ def _reproject(store: Store, conn: Any, case_id: str) -> None:
         state_ = project(entries, store.rules)
     except ValueError:
         state_ = None  # no report left: shown as waiting for it
-    store._save_projection(conn, case_id, rowid, state_, entries)
+    store._save_projection(conn, case_id, rowid, state_, entries, entries)
 
 
 # -- reference data ------------------------------------------------------------------------------
