@@ -11,7 +11,9 @@ it:
   ``extensions`` — the number of such steps in the timeline;
 * in ``case_units``: one row per unit any dispatch of the case ever named (lead or assisting),
   with that unit's own part: whether it was ever lead, how many feedbacks it gave and when the
-  last one was, how many times it returned the case.
+  last one was, how many times it returned the case. No index by unit: every reader goes from
+  the period's cases (``cases_reported``) to their units by the primary key, and an index would
+  cost ~33 bytes a case of the 3 KB budget (docs/benchmarks.md).
 
 A step a settlement voided never happened, as in the projection: it is not counted. The voided
 set is the union of every ``settle`` entry's ``void`` list (as the statistics always read it).
@@ -128,7 +130,6 @@ CREATE TABLE case_units (
     returns INTEGER NOT NULL,
     PRIMARY KEY (case_rowid, unit, kind)
 ) WITHOUT ROWID;
-CREATE INDEX case_units_unit ON case_units(unit);
 """
 
 _COUNTED = (
