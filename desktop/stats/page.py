@@ -568,7 +568,7 @@ class StatsPage(QScrollArea):
         if by == "village":
             return base.with_(village_code=key)
         if by == "township":
-            return None  # the case list has no township filter yet
+            return base.with_(township_code=key)
         if by == "grid":
             return base.with_(grid_code=key)
         if by == "worker":
@@ -578,8 +578,8 @@ class StatsPage(QScrollArea):
         if by == "level":
             return base.with_(level=int(key))
         if by == "department":
-            # The case list filters by the unit holding a task now (see the user guide).
-            return base.with_(assignee=key)
+            # Every case of the period ever dispatched to the unit: the row's 承办 count.
+            return base.with_(dispatched_to=key)
         raise ValueError(f"no case list for {by!r}")
 
     def _breakdown_chosen(self, key: str) -> None:

@@ -622,6 +622,10 @@
             <translation>交办 %1</translation>
         </message>
         <message>
+            <source>ever dispatched to %1</source>
+            <translation>曾派给 %1</translation>
+        </message>
+        <message>
             <source>reported by %1</source>
             <translation>%1 上报</translation>
         </message>
