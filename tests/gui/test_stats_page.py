@@ -253,8 +253,32 @@ def test_bad_county_weights_do_not_hide_the_figures(make_ctx, case_store_path, q
         widget.set_period(MAY)
     assert widget.ranking.rowCount() > 0 and widget.headline.rowCount() > 0
     note = widget.ranking_note.text()
-    assert note.startswith("已按缺省权重评分：") and "unknown weight 'speed'" in note
+    assert note.startswith("已按缺省权重评分：县级下发的考核权重含有未知分项 'speed'（可用分项：")
+    assert "timeliness（时效）" in note and "unknown" not in note  # no English in the note
     assert "权重40" in widget.ranking.item(0, 2).toolTip()  # the default timeliness weight
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ("{not json", "县级下发的考核权重不是有效的 JSON"),
+        ("[40, 20]", '县级下发的考核权重应为 JSON 对象，如 {"timeliness": 40}'),
+        ('{"volume": -1}', "县级下发的 volume（工作量） 权重应为不小于 0 的数"),
+        (
+            '{"timeliness": 0, "verification": 0, "satisfaction": 0, "volume": 0}',
+            "县级下发的考核权重全为 0，至少一个分项应大于 0",
+        ),
+    ],
+)
+def test_every_weight_problem_is_said_in_chinese(make_ctx, case_store_path, qtbot, raw, said):
+    with Store.open(case_store_path) as store:
+        store.set_meta({"assessment_weights": raw})
+    widget = StatsPage(make_ctx(case_store_path))
+    qtbot.addWidget(widget)
+    widget.show()
+    with qtbot.waitSignal(widget.loaded, timeout=10_000):
+        widget.set_period(MAY)
+    assert widget.ranking_note.text().startswith(f"已按缺省权重评分：{said}\n")
 
 
 def test_a_department_row_lands_on_a_list_that_says_what_it_holds(window, qtbot):
