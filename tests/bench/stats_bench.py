@@ -158,7 +158,7 @@ def _measure(
                 "bench_events_action"
             )
         finally:
-            copy.unlink(missing_ok=True)
+            _remove(copy)
     if migrate:
         out["migration_0004_s"] = _migration(path, now)
     for suite in ("new", "old", "old_with_index"):
@@ -281,4 +281,9 @@ def _migration(path: Path, now: Millis) -> float:
                     migration.after(conn)
             return round(time.perf_counter() - started, 1)
     finally:
-        copy.unlink(missing_ok=True)
+        _remove(copy)
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
