@@ -14,9 +14,9 @@
    (step counts kept with the projection, migration 0004) and, side by side on the same file,
    the code before it (``stats_legacy``: it reads the timeline), and that old code again with
    an index on ``case_events(case_rowid, action)`` (the alternative considered), on a copy.
-3. Sizes (from ``dbstat``): bytes per case of the step counts (``case_units`` and its index)
-   and of the alternative index; and how long migration 0004's backfill takes on a copy of the
-   county store downgraded to schema 3.
+3. Sizes (from ``dbstat``): bytes per case of ``case_units`` (the count columns on ``cases``
+   take at most ten) and of the alternative index; and how long migration 0004 (schema and
+   backfill) takes on a copy of the county store without it.
 
 The machine is shared and noisy: read medians, not single runs.
 """
