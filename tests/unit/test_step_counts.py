@@ -142,3 +142,23 @@ def test_the_migration_backfills_an_old_store(
             before = _stored(store)
             _redo_migration_0004(store)
             assert _stored(store) == before
+
+
+def test_a_reprojection_after_sync_removes_entries_recounts(store: Store, clock: Clock) -> None:
+    """Sync re-projects a case whose timeline lost entries (a discarded quarantined step):
+    the counts follow the timeline down, in the same transaction."""
+    from sync.store import replica
+
+    case = _voided_case(store, clock)
+    settle = [e for e in store.timeline(case) if e.action == Action.SETTLE]
+    feedback = [e for e in store.timeline(case) if e.action == Action.FEEDBACK]
+    with store.write() as conn:
+        # Without its settlement the remote verification counts again; without its feedback
+        # zhzf has none.
+        conn.execute("DELETE FROM case_events WHERE id IN (?, ?)", [settle[0].id, feedback[0].id])
+        replica._reproject(store, conn, case)
+    stored = _stored(store)[case]
+    assert stored[:5] == (2, 0, 1, 0, 0)
+    units = {u[0]: u for u in stored[5]}  # type: ignore[attr-defined]
+    assert units["zhzf"][3] == 0 and units["zhzf"][4] is None
+    assert _stored(store) == _expected(store)
