@@ -570,6 +570,15 @@ class FilterBar(QWidget):
             parts.append(
                 self.tr("assigned to %1").replace("%1", self._names.assignee(h["assignee"]))
             )
+        if h.get("dispatched_to"):
+            parts.append(
+                self.tr("ever dispatched to %1").replace(
+                    "%1", self._names.assignee(h["dispatched_to"])
+                )
+            )
+        if h.get("township_code"):
+            code = h["township_code"]
+            parts.append(self._names.divisions.get(code, code))
         if h.get("reporter_id"):
             parts.append(
                 self.tr("reported by %1").replace("%1", self._names.account(h["reporter_id"]))

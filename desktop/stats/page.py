@@ -36,6 +36,7 @@ from sync.stats.core import Figures, Statistics, UnitFigures, breakdowns_for
 from sync.stats.periods import KINDS, Period
 from sync.stats.report import collect, signed, write
 from sync.stats.scoring import (
+    COMPONENT_NAMES,
     DEFAULT_WEIGHTS,
     BadWeights,
     Score,
@@ -64,17 +65,18 @@ class StatsData:
     compare: dict[str, Figures]
     breakdowns: dict[str, list[Any]]
     rankings: dict[str, list[Score]]
-    weights_problem: str = ""  # why the county's weights could not be used (defaults apply)
+    #: Why the county's weights could not be used (the defaults apply), or None.
+    weights_problem: BadWeights | None = None
 
 
 def load(store: Any, period: Period) -> StatsData:
     stats = Statistics(store)
     breakdowns = stats.breakdowns(period, breakdowns_for(store))
-    problem = ""
+    problem: BadWeights | None = None
     try:
         weights = store_weights(store)
     except BadWeights as exc:  # a bad county setting must not hide the figures
-        weights, problem = dict(DEFAULT_WEIGHTS), str(exc)
+        weights, problem = dict(DEFAULT_WEIGHTS), exc
     rankings = {
         by: ranking(stats, period, by, weights, breakdown=breakdowns[by])
         for by in rankings_for(store)
@@ -521,13 +523,39 @@ class StatsPage(QScrollArea):
         self.breakdown.fill(headers, table)
         self.chart.set_items(bars)
 
+    def weights_problem_text(self, exc: BadWeights) -> str:
+        """What is wrong with the county's weights, in the user's language."""
+
+        def component(name: str) -> str:
+            zh = COMPONENT_NAMES.get(name, ("", ""))[0]
+            return f"{name}（{zh}）" if zh else name
+
+        if exc.problem == "json":
+            return self.tr("the county's weights are not valid JSON")
+        if exc.problem == "not_object":
+            example = '{"timeliness": 40}'
+            return self.tr("the county's weights must be a JSON object like %1").replace(
+                "%1", example
+            )
+        if exc.problem == "unknown":
+            known = self.tr(", ").join(component(n) for n in DEFAULT_WEIGHTS)
+            text = self.tr("the county's weights name an unknown component %1 (known: %2)")
+            return text.replace("%1", repr(exc.name)).replace("%2", known)
+        if exc.problem == "negative":
+            return self.tr("the county's weight of %1 must be a number of 0 or more").replace(
+                "%1", component(exc.name)
+            )
+        if exc.problem == "all_zero":
+            return self.tr("the county's weights are all 0; at least one must be above 0")
+        return str(exc)
+
     def _show_ranking(self) -> None:
         if self._data is None:
             return
         note = self.tr("Hover over a score to see how it is made up. Click a row for its cases.")
-        if self._data.weights_problem:
+        if self._data.weights_problem is not None:
             warning = self.tr("The default weights apply: %1").replace(
-                "%1", self._data.weights_problem
+                "%1", self.weights_problem_text(self._data.weights_problem)
             )
             note = f"{warning}\n{note}"
         self.ranking_note.setText(note)
@@ -568,7 +596,7 @@ class StatsPage(QScrollArea):
         if by == "village":
             return base.with_(village_code=key)
         if by == "township":
-            return None  # the case list has no township filter yet
+            return base.with_(township_code=key)
         if by == "grid":
             return base.with_(grid_code=key)
         if by == "worker":
@@ -578,8 +606,8 @@ class StatsPage(QScrollArea):
         if by == "level":
             return base.with_(level=int(key))
         if by == "department":
-            # The case list filters by the unit holding a task now (see the user guide).
-            return base.with_(assignee=key)
+            # Every case of the period ever dispatched to the unit: the row's 承办 count.
+            return base.with_(dispatched_to=key)
         raise ValueError(f"no case list for {by!r}")
 
     def _breakdown_chosen(self, key: str) -> None:

@@ -674,6 +674,10 @@
             <translation>交办 %1</translation>
         </message>
         <message>
+            <source>ever dispatched to %1</source>
+            <translation>曾派给 %1</translation>
+        </message>
+        <message>
             <source>reported by %1</source>
             <translation>%1 上报</translation>
         </message>
@@ -1069,6 +1073,7 @@
         <name>StatsPage</name>
         <message>
             <source>Statistics</source>
+            <extracomment>Why the county's weights could not be used (the defaults apply), or None.</extracomment>
             <translation>统计</translation>
         </message>
         <message>
@@ -1282,6 +1287,30 @@
         <message>
             <source>Average days</source>
             <translation>平均办理时长</translation>
+        </message>
+        <message>
+            <source>the county's weights are not valid JSON</source>
+            <translation>县级下发的考核权重不是有效的 JSON</translation>
+        </message>
+        <message>
+            <source>the county's weights must be a JSON object like %1</source>
+            <translation>县级下发的考核权重应为 JSON 对象，如 %1</translation>
+        </message>
+        <message>
+            <source>, </source>
+            <translation>、</translation>
+        </message>
+        <message>
+            <source>the county's weights name an unknown component %1 (known: %2)</source>
+            <translation>县级下发的考核权重含有未知分项 %1（可用分项：%2）</translation>
+        </message>
+        <message>
+            <source>the county's weight of %1 must be a number of 0 or more</source>
+            <translation>县级下发的 %1 权重应为不小于 0 的数</translation>
+        </message>
+        <message>
+            <source>the county's weights are all 0; at least one must be above 0</source>
+            <translation>县级下发的考核权重全为 0，至少一个分项应大于 0</translation>
         </message>
         <message>
             <source>The default weights apply: %1</source>

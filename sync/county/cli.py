@@ -438,6 +438,38 @@ def cmd_audit(args: argparse.Namespace) -> int:
         detail = json.dumps(item["detail"], ensure_ascii=False)
         print(f"{when} {item['actor']:<8} {item['action']:<22} {item['target']:<22} {detail}")
     return 0
+def cmd_weights(args: argparse.Namespace) -> int:
+    """``weights set FILE.json`` / ``weights reset`` / ``weights show``: the 考核 scheme."""
+    from . import weights
+
+    with _open(args.db) as db:
+        if args.action == "set":
+            if not args.file:
+                raise ValueError("weights set needs the JSON file, e.g. weights set weights.json")
+            scheme = weights.parse_file(Path(args.file))
+            weights.set_weights(db, scheme)
+            print(f"Assessment weights set: {json.dumps(scheme)}; devices fetch them on next sync.")
+        elif args.action == "reset":
+            weights.set_weights(db, None)
+            print("Assessment weights reset to the defaults; devices fetch this on next sync.")
+        else:
+            with db.read() as tx:
+                shown = weights.load(tx)
+            print(json.dumps(shown) if shown is not None else "defaults (none set)")
+    return 0
+
+
+def _weights_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("weights", help="set, reset or show the 考核 assessment weights")
+    p.add_argument("action", choices=("set", "reset", "show"))
+    p.add_argument(
+        "file",
+        nargs="?",
+        help='JSON object, e.g. {"timeliness": 40, "verification": 20, '
+        '"satisfaction": 30, "volume": 10} (set)',
+    )
+    _db_arg(p)
+    p.set_defaults(run=cmd_weights)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -566,6 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100, help="how many (default 100)")
     p.add_argument("--json", action="store_true", help="print the log as JSON")
     p.set_defaults(run=cmd_audit)
+    _weights_parser(sub)
     return parser
 
 

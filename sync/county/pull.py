@@ -24,6 +24,7 @@ from .core import (
     staff_role,
 )
 from .db import Tx
+from .weights import load as load_weights
 
 PULL_ROWS = 200
 SNAPSHOT_CASES = 100
@@ -251,6 +252,7 @@ class PullMixin(CountyBase):
                 for r in tx.rows("SELECT code, name FROM departments ORDER BY code")
             ]
             taxonomy = self._load_taxonomy(tx)
+            assessment_weights = load_weights(tx)
         return {
             "version": version,
             "township": township,
@@ -262,4 +264,5 @@ class PullMixin(CountyBase):
                 {**protocol.account_to_wire(a.actor()), "disabled": a.disabled} for a in accounts
             ],
             "taxonomy": protocol.taxonomy_to_wire(taxonomy),
+            "assessment_weights": assessment_weights,
         }

@@ -1,13 +1,15 @@
 """Statistics of a store for a period: the rates, breakdowns and side-by-side comparisons.
 
-Everything is computed with set-based SQL over the ``cases`` projection and the ``case_events``
-timeline (never case by case in Python), as defined in :mod:`sync.stats.definitions`. The only
+Everything is computed with set-based SQL over the ``cases`` projection and the step counts kept
+with it (``cases`` columns and ``case_units``, see :mod:`sync.store.steps`) — never case by case
+in Python and never reading the timeline — as defined in :mod:`sync.stats.definitions`. The only
 Python-side table is the working-day calendar: a cumulative count of working days per Shanghai
 day, handed to SQLite as one JSON array so that handling time in working days is a join.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -210,67 +212,6 @@ def breakdowns_for(store: Store) -> tuple[str, ...]:
     return ("township", *BREAKDOWNS) if is_county(store) else BREAKDOWNS
 
 
-#: The timeline steps statistics read; settlements to know which steps were voided.
-_ACTIONS = (
-    "('dispatch', 'return', 'feedback', 'verify_pass', 'verify_fail', 'approve_extension', "
-    "'settle')"
-)
-
-
-def _events_cte(cases: str) -> str:
-    """``e``: the period's cases' timeline steps that count, read in one pass; ``voided``: the
-    steps a settlement voided (they never happened, as in the projection)."""
-    return f"""
-    e AS MATERIALIZED (
-        SELECT case_rowid AS r, id, action, at,
-               CASE WHEN action IN ('dispatch', 'settle') THEN payload END AS payload,
-               CASE WHEN action IN ('feedback', 'return')
-                    THEN json_extract(payload, '$.task') END AS task
-        FROM case_events
-        WHERE case_rowid IN (SELECT r FROM {cases}) AND action IN {_ACTIONS}
-    ),
-    voided AS MATERIALIZED (
-        SELECT j.value AS id FROM e, json_each(e.payload, '$.void') j WHERE e.action = 'settle'
-    ),
-    ok AS (SELECT * FROM e WHERE id NOT IN (SELECT id FROM voided))"""
-
-
-_SUMS = """
-               sum(action = 'dispatch') AS dispatches,
-               sum(action = 'return') AS returns,
-               sum(action = 'verify_fail') AS vfail,
-               sum(action IN ('verify_pass', 'verify_fail')) AS verifs,
-               sum(action = 'approve_extension') AS exts"""
-
-
-def _step_counts(cases: str) -> str:
-    """``ev``: per case, the counts of the timeline steps the figures need.
-
-    One pass over the period's timeline entries; only the few cases with a settlement
-    (``settled``) are counted again without the steps it voided, as the projection does.
-    """
-    return f"""
-    ev0 AS MATERIALIZED (
-        SELECT case_rowid AS r, {_SUMS}, max(action = 'settle') AS settled
-        FROM case_events
-        WHERE case_rowid IN (SELECT r FROM {cases}) AND action IN {_ACTIONS}
-        GROUP BY case_rowid
-    ),
-    voided AS MATERIALIZED (
-        SELECT j.value AS id FROM case_events s, json_each(s.payload, '$.void') j
-        WHERE s.case_rowid IN (SELECT r FROM ev0 WHERE settled) AND s.action = 'settle'
-    ),
-    ev AS MATERIALIZED (
-        SELECT r, dispatches, returns, vfail, verifs, exts FROM ev0 WHERE NOT settled
-        UNION ALL
-        SELECT case_rowid, {_SUMS}
-        FROM case_events
-        WHERE case_rowid IN (SELECT r FROM ev0 WHERE settled) AND action IN {_ACTIONS}
-          AND id NOT IN (SELECT id FROM voided)
-        GROUP BY case_rowid
-    )"""
-
-
 def _day_number(column: str) -> str:
     """The index into the :workdays array of the Shanghai day of ``column``."""
     return f"({column} + {SHANGHAI_MS}) / {DAY_MS} - :base"
@@ -294,11 +235,11 @@ _FLAGS = f"""
         (status IN {_DONE} AND on_time = 0) OR (status IN {_OPEN} AND due_at < :now) AS overdue,
         urges > 0 AS urged,
         urges,
-        coalesce(ev.dispatches, 0) > 0 AS dispatched,
-        coalesce(ev.returns, 0) > 0 AS returned,
-        coalesce(ev.verifs, 0) AS verifs,
-        coalesce(ev.vfail, 0) AS vfail,
-        coalesce(ev.exts, 0) > 0 AS extended"""
+        dispatches > 0 AS dispatched,
+        returns > 0 AS returned,
+        verifications AS verifs,
+        verify_failures AS vfail,
+        extensions > 0 AS extended"""
 _SUMMED = [
     "dropped",
     "parked",
@@ -324,8 +265,9 @@ _MEASURES = "count(*), " + ", ".join(f"coalesce(sum({c}), 0)" for c in _SUMMED)
 
 
 def _figures_sql(dimensions: Sequence[str]) -> str:
-    """One statement for several breakdowns: the period's cases and their timeline steps are
-    read once (``per``: one narrow row of flags per case), then summed by each dimension."""
+    """One statement for several breakdowns: the period's cases are read once (``per``: one
+    narrow row of flags per case), then summed by each dimension. The step counts are kept on
+    ``cases`` with the projection (:mod:`sync.store.steps`): the timeline is never read."""
     keys = ", ".join(f"{_KEYS[d]} AS k_{d}" for d in dimensions)
     key_columns = ", ".join(f"c.k_{d}" for d in dimensions)
     groups = "\n    UNION ALL\n".join(
@@ -333,65 +275,39 @@ def _figures_sql(dimensions: Sequence[str]) -> str:
     )
     return f"""WITH
     c AS MATERIALIZED (
-        SELECT rowid AS r, {keys}, status, level, major, on_time, self_handled, urges,
-               satisfaction, accepted_at, closed_at, due_at
+        SELECT {keys}, status, level, major, on_time, self_handled, urges,
+               satisfaction, accepted_at, closed_at, due_at,
+               dispatches, returns, verifications, verify_failures, extensions
         FROM cases WHERE reported_at >= :start AND reported_at < :end
     ),
-    {_step_counts("c")},
     wd AS MATERIALIZED (SELECT key AS i, value AS cum FROM json_each(:workdays)),
     per AS MATERIALIZED (
         SELECT {key_columns}, {_FLAGS}
-        FROM c LEFT JOIN ev ON ev.r = c.r
+        FROM c
         LEFT JOIN wd a ON a.i = {_day_number("c.accepted_at")}
         LEFT JOIN wd b ON b.i = {_day_number("c.closed_at")}
     )
 {groups}"""
 
 
-_UNITS_SQL = f"""WITH
-    c AS MATERIALIZED (
-        SELECT rowid AS r, lead, status, handle_due, satisfaction
-        FROM cases WHERE reported_at >= :start AND reported_at < :end
-    ),
-    {_events_cte("c")},
-    t AS MATERIALIZED (
-        SELECT ok.r,
-               json_extract(j.value, '$.assignee') AS unit,
-               json_extract(j.value, '$.kind') AS kind,
-               max(coalesce(json_extract(j.value, '$.lead'), 0)) AS lead
-        FROM ok, json_each(ok.payload, '$.tasks') j
-        WHERE ok.action = 'dispatch'
-        GROUP BY 1, 2, 3
-    ),
-    f AS MATERIALIZED (
-        SELECT r, task AS unit,
-               sum(action = 'feedback') AS fb,
-               max(CASE WHEN action = 'feedback' THEN at END) AS fb_at,
-               sum(action = 'return') AS ret
-        FROM ok WHERE action IN ('feedback', 'return')
-        GROUP BY 1, 2
-    ),
-    v AS MATERIALIZED (
-        SELECT r, sum(action = 'verify_fail') AS vfail, count(*) AS verifs
-        FROM ok WHERE action IN ('verify_pass', 'verify_fail')
-        GROUP BY 1
-    )
-    SELECT t.unit, t.kind,
+#: Each unit's own part of the period's cases, from ``case_units`` (every unit a dispatch ever
+#: named, kept with the projection by :mod:`sync.store.steps`).
+_UNITS_SQL = f"""
+    SELECT u.unit, u.kind,
         count(*),
-        sum(t.lead),
-        sum(coalesce(f.fb, 0) > 0),
-        sum(coalesce(f.fb, 0) > 0 AND (c.handle_due IS NULL OR f.fb_at <= c.handle_due)),
-        sum(coalesce(f.ret, 0) > 0),
-        sum(c.lead = t.unit AND c.status NOT IN {_DROPPED}),
-        sum(c.lead = t.unit AND c.status IN {_DONE}),
-        sum(c.lead = t.unit AND c.satisfaction IS NOT NULL),
-        sum(c.lead = t.unit AND c.satisfaction IN ('satisfied', 'basic')),
-        coalesce(sum(CASE WHEN c.lead = t.unit THEN v.verifs END), 0),
-        coalesce(sum(CASE WHEN c.lead = t.unit THEN v.vfail END), 0)
-    FROM t JOIN c ON c.r = t.r
-    LEFT JOIN f ON f.r = t.r AND f.unit = t.unit
-    LEFT JOIN v ON v.r = t.r
-    GROUP BY t.unit, t.kind"""
+        sum(u.lead),
+        sum(u.feedbacks > 0),
+        sum(u.feedbacks > 0 AND (c.handle_due IS NULL OR u.fed_back_at <= c.handle_due)),
+        sum(u.returns > 0),
+        sum(c.lead = u.unit AND c.status NOT IN {_DROPPED}),
+        sum(c.lead = u.unit AND c.status IN {_DONE}),
+        sum(c.lead = u.unit AND c.satisfaction IS NOT NULL),
+        sum(c.lead = u.unit AND c.satisfaction IN ('satisfied', 'basic')),
+        coalesce(sum(CASE WHEN c.lead = u.unit THEN c.verifications END), 0),
+        coalesce(sum(CASE WHEN c.lead = u.unit THEN c.verify_failures END), 0)
+    FROM cases c JOIN case_units u ON u.case_rowid = c.rowid
+    WHERE c.reported_at >= :start AND c.reported_at < :end
+    GROUP BY u.unit, u.kind"""
 
 
 class Statistics:
@@ -409,14 +325,20 @@ class Statistics:
         self.now = store.now() if now is None else now
         self.calendar = calendar
         self._names: dict[str, dict[str, str]] | None = None
+        #: The whole area's figures by (start, end) of a period already read.
+        self._whole: dict[tuple[int, int], Figures] = {}
 
     # -- the figures ----------------------------------------------------------------------------
 
     def figures(self, period: Period) -> Figures:
         """The whole area's figures for ``period``."""
+        cached = self._whole.get((period.start, period.end))
+        if cached is not None:
+            return dataclasses.replace(cached)
         rows = self._grouped(period, "all")
         out = rows[0] if rows else Figures()
         out.key, out.name = "", ""
+        self._whole[(period.start, period.end)] = dataclasses.replace(out)
         return out
 
     def compare(self, period: Period) -> dict[str, Figures]:
@@ -439,7 +361,14 @@ class Statistics:
                 raise ValueError(f"cannot break statistics down by {by!r}")
         plain = [d for d in dimensions if d != "department"]
         out: dict[str, list[Any]] = {}
-        grouped = self._grouped_many(period, plain) if plain else {}
+        # The whole area's figures come with the same pass (one more GROUP BY of the same
+        # rows), for figures()/compare() of this period to reuse instead of a second pass.
+        grouped = self._grouped_many(period, [*plain, "all"]) if plain else {}
+        whole = grouped.pop("all", [])
+        if plain:
+            out_whole = whole[0] if whole else Figures()
+            out_whole.key, out_whole.name = "", ""
+            self._whole[(period.start, period.end)] = out_whole
         for by, rows in grouped.items():
             names = self.names(by)
             for r in rows:

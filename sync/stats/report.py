@@ -102,11 +102,12 @@ def collect(
     """Read everything the report shows."""
     stats = Statistics(store, now=now)
     steps = 2
-    compare = stats.compare(period)
+    tables = tuple(t for t in ("township", *TABLES) if t in breakdowns_for(store))
+    # Breakdowns first: their pass also yields this period's whole-area figures for compare().
+    breakdowns = stats.breakdowns(period, tables)
     if progress:
         progress(1, steps)
-    tables = tuple(t for t in ("township", *TABLES) if t in breakdowns_for(store))
-    breakdowns = stats.breakdowns(period, tables)
+    compare = stats.compare(period)
     if progress:
         progress(steps, steps)
     weights = weights or store_weights(store)

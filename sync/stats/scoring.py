@@ -15,28 +15,21 @@ caller (``gridroom report --weights``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from ..store import Store
 from .core import Figures, Statistics, UnitFigures, is_county
 from .periods import Period
+from .weights import DEFAULT_WEIGHTS as DEFAULT_WEIGHTS
+from .weights import META_KEY, BadWeights, parse_weights
 
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "timeliness": 40.0,
-    "verification": 20.0,
-    "satisfaction": 30.0,
-    "volume": 10.0,
-}
 COMPONENT_NAMES = {
     "timeliness": ("时效", "Timeliness"),
     "verification": ("核查通过", "Verification"),
     "satisfaction": ("满意度", "Satisfaction"),
     "volume": ("工作量", "Volume"),
 }
-#: Where a county-delivered scheme is kept in the store (``meta`` table, JSON object).
-META_KEY = "assessment_weights"
 RANKINGS = ("grid", "village", "department", "worker")
 
 
@@ -45,43 +38,18 @@ def rankings_for(store: Store) -> tuple[str, ...]:
     return ("township", *RANKINGS) if is_county(store) else RANKINGS
 
 
-class BadWeights(ValueError):
-    """Weights that are not a JSON object of known components with non-negative numbers."""
-
-
-def parse_weights(raw: str | dict[str, Any] | None) -> dict[str, float]:
-    """Weights from JSON text or a mapping; missing components keep their default."""
-    if raw is None or raw == "":
-        return dict(DEFAULT_WEIGHTS)
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise BadWeights(f"the weights are not valid JSON: {exc.msg}") from exc
-    if not isinstance(raw, dict):
-        raise BadWeights('the weights must be a JSON object like {"timeliness": 40}')
-    out = dict(DEFAULT_WEIGHTS)
-    for name, value in raw.items():
-        if name not in DEFAULT_WEIGHTS:
-            known = ", ".join(DEFAULT_WEIGHTS)
-            raise BadWeights(f"unknown weight {name!r}; the components are {known}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise BadWeights(f"the weight of {name} must be a number of 0 or more")
-        out[name] = float(value)
-    if not any(out.values()):
-        raise BadWeights("at least one weight must be above 0")
-    return out
-
-
 def store_weights(store: Store) -> dict[str, float]:
     """The scheme in force on this store: the county's if delivered, else the defaults.
 
     Raises :class:`BadWeights` naming the setting when the delivered value is unusable.
     """
+    # Read from the file, not the store's meta cache: a sync on another connection (the
+    # background syncer's) may have brought a new scheme since this store was opened.
+    rows = store.read("SELECT value FROM meta WHERE key = ?", [META_KEY])
     try:
-        return parse_weights(store.meta(META_KEY))
+        return parse_weights(rows[0][0] if rows else None)
     except BadWeights as exc:
-        raise BadWeights(f"the county's assessment weights ({META_KEY}): {exc}") from exc
+        raise exc.from_county() from exc
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 Building a demo county (a million cases) through :meth:`Store.report`/:meth:`Store.act` would
 take one transaction — and one fsync — per step. :class:`BulkLoader` takes whole timelines
 instead, projects each with the workflow's :func:`~sync.model.workflow.project` and
-:meth:`Store.case_row_values`, and writes ``cases``, ``case_tasks``, ``case_events`` and the
-search index with ``executemany`` in transactions of thousands of cases. The rows are exactly
-those :meth:`Store.apply_entries` writes for the same timelines (``tests/unit/test_bulk.py``
-holds it to that).
+:meth:`Store.case_row_values` (with :func:`~sync.store.steps.step_counts`), and writes
+``cases``, ``case_tasks``, ``case_units``, ``case_events`` and the search index with
+``executemany`` in transactions of thousands of cases. The rows are exactly those
+:meth:`Store.apply_entries` writes for the same timelines (``tests/unit/test_bulk.py`` holds it
+to that).
 
 Entries are written with ``local = 0`` by default: bulk-loaded history (a demo, a county's
 archive) is not a local change waiting to be pushed, so the outbox stays empty — the same
@@ -24,12 +25,12 @@ from typing import Any
 
 from ..model.records import Entry
 from ..model.workflow import CaseState, project
-from . import search
+from . import search, steps
 from .engine import DriverError
 from .store import Store
 
 #: Tables whose secondary indexes :class:`BulkLoader` may drop during a load and rebuild after.
-_INDEXED_TABLES = ("cases", "case_tasks", "case_events")
+_INDEXED_TABLES = ("cases", "case_tasks", "case_units", "case_events")
 
 
 def _json(value: Any) -> str:
@@ -84,7 +85,9 @@ class BulkLoader:
         self.local = int(local)
         self.defer_indexes = defer_indexes
         self.stats = BulkStats()
-        self._pending: list[tuple[str, Sequence[Entry], CaseState, dict[str, Any]]] = []
+        self._pending: list[
+            tuple[str, Sequence[Entry], CaseState, dict[str, Any], steps.StepCounts]
+        ] = []
         self._dropped: list[tuple[str, str]] = []
         self._started = time.perf_counter()
         self._finished = False
@@ -124,7 +127,10 @@ class BulkLoader:
             raise ValueError(f"case {case_id} cannot be loaded: {exc}") from None
         if state.conflicts or state.field_conflicts:
             self.stats.conflicts += 1
-        self._pending.append((case_id, timeline, state, self.store.case_row_values(state)))
+        row = self.store.case_row_values(state)
+        counts = steps.step_counts(timeline)
+        row.update(counts.columns())
+        self._pending.append((case_id, timeline, state, row, counts))
         if len(self._pending) >= self.batch:
             self.flush()
         return state
@@ -152,12 +158,16 @@ class BulkLoader:
                 events: list[tuple[Any, ...]] = []
                 bodies: list[tuple[int, str]] = []
                 top = ""
-                for offset, (case_id, timeline, state, row) in enumerate(pending, start=1):
+                units: list[tuple[Any, ...]] = []
+                for offset, (case_id, timeline, state, row, counts) in enumerate(
+                    pending, start=1
+                ):
                     rowid = base + offset
                     cases.append([rowid, case_id, *row.values()])
                     bodies.append(
                         (rowid, search.index_text(row["title"], row["description"], row["address"]))
                     )
+                    units.extend(counts.unit_rows(rowid))
                     tasks.extend(
                         (rowid, t.assignee, t.kind.value, int(t.lead), t.state.value)
                         for t in state.tasks
@@ -185,6 +195,7 @@ class BulkLoader:
                     "VALUES (?, ?, ?, ?, ?)",
                     tasks,
                 )
+                conn.executemany(steps.INSERT_UNITS, units)
                 conn.executemany(
                     "INSERT INTO case_events (id, case_rowid, action, actor, role, at, hlc, local,"
                     " payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -27,7 +27,15 @@ from typing import Any
 from .errors import StoreCorrupt, damaged_words
 
 #: The tables a spreadsheet import or a sync writes (with their indexes).
-WRITTEN_TABLES = ("cases", "case_events", "case_tasks", "outbox", "imported_rows", "attachments")
+WRITTEN_TABLES = (
+    "cases",
+    "case_events",
+    "case_tasks",
+    "case_units",
+    "outbox",
+    "imported_rows",
+    "attachments",
+)
 #: Problems listed per check (SQLite stops there too, given the number).
 MAX_PROBLEMS = 10
 

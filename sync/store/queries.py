@@ -60,6 +60,7 @@ class CaseQuery:
     statuses: tuple[str, ...] = ()
     open_only: bool = False
     category: str | None = None  # a major ("01") or minor ("0101") code
+    township_code: str | None = None  # the township of the case's village (9 digits)
     village_code: str | None = None
     grid_code: str | None = None
     level: int | None = None
@@ -71,6 +72,7 @@ class CaseQuery:
     closed_from: Millis | None = None
     closed_to: Millis | None = None
     assignee: str | None = None  # department code or grid code holding a task now
+    dispatched_to: str | None = None  # ... named by any dispatch of the case, ever (统计 drill)
     reporter_id: str | None = None
     self_handled: bool | None = None
     conflicts_only: bool = False
@@ -104,6 +106,10 @@ def where(q: CaseQuery, now: Millis, *, text_scan: bool = False) -> tuple[str, l
         if value is not None and value != "":
             parts.append(f"{column} = ?")
             args.append(value)
+    if q.township_code:
+        # As the statistics group by township: the first nine digits of the village code.
+        parts.append("substr(village_code, 1, 9) = ?")
+        args.append(q.township_code)
     if q.self_handled is not None:
         parts.append("self_handled = ?")
         args.append(int(q.self_handled))
@@ -133,6 +139,13 @@ def where(q: CaseQuery, now: Millis, *, text_scan: bool = False) -> tuple[str, l
             "rowid IN (SELECT case_rowid FROM case_tasks WHERE assignee = ? AND state = 'assigned')"
         )
         args.append(q.assignee)
+    if q.dispatched_to:
+        # Every unit any dispatch named is kept with the projection (sync.store.steps); the
+        # primary key (case_rowid, unit, kind) answers this per case of the outer range.
+        parts.append(
+            "EXISTS (SELECT 1 FROM case_units u WHERE u.case_rowid = cases.rowid AND u.unit = ?)"
+        )
+        args.append(q.dispatched_to)
     if q.conflicts_only:
         parts.append("conflicts > 0")
     text = q.text.strip()

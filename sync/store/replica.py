@@ -574,6 +574,7 @@ def _remove_case(conn: Any, case_id: str) -> bool:
     conn.execute("DELETE FROM case_search WHERE rowid = ?", [rowid])
     conn.execute("DELETE FROM case_events WHERE case_rowid = ?", [rowid])
     conn.execute("DELETE FROM case_tasks WHERE case_rowid = ?", [rowid])
+    conn.execute("DELETE FROM case_units WHERE case_rowid = ?", [rowid])
     conn.execute("DELETE FROM cases WHERE rowid = ?", [rowid])
     return True
 
@@ -589,7 +590,7 @@ def _reproject(store: Store, conn: Any, case_id: str) -> None:
         state_ = project(entries, store.rules)
     except ValueError:
         state_ = None  # no report left: shown as waiting for it
-    store._save_projection(conn, case_id, rowid, state_, entries)
+    store._save_projection(conn, case_id, rowid, state_, entries, entries)
 
 
 # -- reference data ------------------------------------------------------------------------------
@@ -628,6 +629,8 @@ def apply_reference(store: Store, body: Mapping[str, Any]) -> dict[str, int]:
         store.put_accounts(accounts)
     if taxonomy is not None:
         store.set_taxonomy(taxonomy, earlier=earlier)
+    if "assessment_weights" in body:
+        _apply_weights(store, body["assessment_weights"])
     # The version last: a crash before this line fetches everything again next time.
     set_state(store, {"reference_version": str(body.get("version", ""))})
     return {
@@ -637,6 +640,19 @@ def apply_reference(store: Store, body: Mapping[str, Any]) -> dict[str, int]:
         "accounts": len(accounts),
         "categories": len(taxonomy) if taxonomy is not None else 0,
     }
+
+
+def _apply_weights(store: Store, weights: Any) -> None:
+    """Keep the county's 考核 scheme as sent (null: the county set none, defaults apply).
+
+    Kept even when unusable, so that the 统计 page says what is wrong with the county's setting
+    (and scores with the defaults) instead of silently using an older scheme."""
+    with store.write() as conn:
+        if weights is None:
+            conn.execute("DELETE FROM meta WHERE key = 'assessment_weights'")
+        else:
+            text = json.dumps(weights, ensure_ascii=False, sort_keys=True)
+            store.set_meta({"assessment_weights": text}, conn)
 
 
 # -- quarantine ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import steps
 from .errors import NewerSchema
 
 Conn = object  # a DB-API connection (sqlcipher3); kept loose to avoid importing the driver here
@@ -301,10 +302,19 @@ ALTER TABLE accounts ADD COLUMN township_code TEXT;
 DELETE FROM sync_state WHERE key = 'reference_version';
 """
 
+
+def _backfill_step_counts(conn: object) -> None:
+    for statement in _statements(steps.BACKFILL_SQL):
+        conn.execute(statement)  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
     Migration("0003_account_township", _ACCOUNT_TOWNSHIP),
+    # Step counts per case and each dispatched unit's part, kept with the projection so that
+    # statistics never read the timeline (sync.store.steps); existing stores are backfilled.
+    Migration("0004_case_step_counts", steps.SCHEMA_SQL, after=_backfill_step_counts),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

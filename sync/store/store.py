@@ -45,7 +45,7 @@ from ..model.records import (
 )
 from ..model.taxonomy import Category, Deadline, Taxonomy, default_taxonomy
 from ..model.workflow import CaseState, Refused, Rules, check, project
-from . import health, keys, queries, schema, search
+from . import health, keys, queries, schema, search, steps
 from .engine import BUSY_TIMEOUT_MS, DriverError, connect, connect_read_only
 from .errors import NotADatabase, StoreError, UnknownScope, classify
 
@@ -937,7 +937,7 @@ class Store:
                 # No report yet (entries arrived before their case's first entry): keep them
                 # waiting in the timeline table under a placeholder projection.
                 state = None
-            rowid = self._save_projection(conn, case_id, rowid, state, fresh)
+            rowid = self._save_projection(conn, case_id, rowid, state, fresh, timeline)
             conn.executemany(
                 "INSERT OR IGNORE INTO case_events (id, case_rowid, action, actor, role, at, hlc,"
                 " local, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -985,8 +985,13 @@ class Store:
         rowid: int | None,
         state: CaseState | None,
         fresh: list[Entry],
+        timeline: Sequence[Entry],
     ) -> int:
+        """Write the projection of a case: its ``cases`` row, search text, current tasks and
+        the step counts of its whole ``timeline`` (:mod:`sync.store.steps`)."""
         row = self.case_row_values(state) if state is not None else _placeholder_row(fresh)
+        counts = steps.step_counts(timeline)
+        row.update(counts.columns())
         row["id"] = case_id
         columns = list(row)
         if rowid is None:
@@ -1014,6 +1019,7 @@ class Store:
                 "INSERT INTO case_search (rowid, body) VALUES (?, ?)",
                 [rowid, search.index_text(*new_text)],
             )
+        steps.write_units(conn, rowid, counts, replace=old_text is not None)
         conn.execute("DELETE FROM case_tasks WHERE case_rowid = ?", [rowid])
         if state is not None and state.tasks:
             conn.executemany(
@@ -1295,6 +1301,7 @@ class Store:
             "cases",
             "case_events",
             "case_tasks",
+            "case_units",
             "attachments",
             "visits",
             "outbox",

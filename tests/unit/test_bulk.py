@@ -60,6 +60,7 @@ def assert_same_rows(a: Store, b: Store) -> None:
     for table, order in (
         ("cases", "rowid"),
         ("case_tasks", "case_rowid, assignee"),
+        ("case_units", "case_rowid, unit, kind"),
         ("case_events", "seq"),
     ):
         left, right = rows(a, table, order), rows(b, table, order)

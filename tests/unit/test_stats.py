@@ -397,3 +397,17 @@ def test_a_step_voided_by_a_settlement_does_not_count(store: Store, clock: Clock
     assert (f.total, f.closed, f.verifications, f.dispatched) == (1, 0, 0, 1)
     units = {u.key: u for u in Statistics(store).breakdown(JUNE, "department")}
     assert set(units) == {"zhzf", "pcs"} and units["pcs"].lead_verifications == 0
+
+
+def test_figures_after_breakdowns_are_those_of_a_fresh_read(
+    store: Store, june: dict[str, str]
+) -> None:
+    """breakdowns() reads the whole area's figures in the same pass; figures() reuses them."""
+    clock_now = _t(20, 12)
+    stats = Statistics(store, now=clock_now)
+    stats.breakdowns(JUNE, ["village", "department"])
+    reused = stats.figures(JUNE)
+    assert reused == Statistics(store, now=clock_now).figures(JUNE)
+    assert reused.total == 8
+    reused.total = -1  # a caller's change does not leak into the next answer
+    assert stats.figures(JUNE).total == 8
