@@ -352,7 +352,7 @@ class TaskChooser(QComboBox):
 class _TaskForm(ActionForm):
     def add_task_row(self) -> None:
         self.task = TaskChooser(self.snapshot, self.actor, self)
-        self.form.addRow(self.tr("Sub-task"), self.task)
+        self.form.addRow(self.tr("Handling unit"), self.task)
 
     def chosen_task(self) -> str:
         task = self.task.task()
@@ -392,11 +392,21 @@ class ExtensionForm(_TaskForm):
     def build(self) -> None:
         self.add_task_row()
         due = self.state.handle_due
-        start = _qdate(due) if due is not None else _qdate(self.snapshot.now)
+        today = _qdate(self.snapshot.now)
+        # A week past the current deadline — or, for an overdue case, a week from today (a
+        # week past a deadline long gone would be in the past, and the date box showed today).
+        start = _qdate(due) if due is not None and due > self.snapshot.now else today
         self.current_due = due
-        if due is not None:
+        if due is not None and due < self.snapshot.now:
+            self.set_intro(
+                self.tr(
+                    "Current deadline: %1, already passed. An extension does not erase the "
+                    "overdue: the case counts as not closed on time."
+                ).replace("%1", words.when(due))
+            )
+        elif due is not None:
             self.set_intro(self.tr("Current deadline: %1").replace("%1", words.when(due)))
-        self.until = _date_edit(self, start.addDays(7), _qdate(self.snapshot.now))
+        self.until = _date_edit(self, start.addDays(7), today)
         self.until.setObjectName("until")
         self.form.addRow(self.tr("New deadline"), self.until)
         self.reason = _box(self, self.tr("Why more time is needed"))
@@ -497,6 +507,7 @@ class DispatchForm(ActionForm):
         self.form.addRow(self.tr("Note"), self.note)
         self.assisting.itemChanged.connect(self._update_title)
         self.lead.currentIndexChanged.connect(self._update_title)
+        self.lead.currentIndexChanged.connect(self._hide_lead)
         if self.state.tasks:
             self.set_intro(
                 self.tr("Dispatching again replaces the current dispatch and its sub-tasks.")
@@ -519,6 +530,18 @@ class DispatchForm(ActionForm):
             for i in range(self.assisting.count())
             if self.assisting.item(i).checkState() == Qt.CheckState.Checked
         ]
+
+    def _hide_lead(self, *_: object) -> None:
+        """The lead department is not offered again as an assisting one (协办)."""
+        lead = str(self.lead.currentData() or "")
+        kind, _sep, code = lead.partition(":")
+        chosen = code if kind == AssigneeKind.DEPARTMENT.value else None
+        for i in range(self.assisting.count()):
+            item = self.assisting.item(i)
+            is_lead = item.data(Qt.ItemDataRole.UserRole) == chosen
+            if is_lead and not item.isHidden():
+                item.setCheckState(Qt.CheckState.Unchecked)
+            item.setHidden(is_lead)
 
     def _update_title(self, *_: object) -> None:
         joint = bool(self.assisting_codes())

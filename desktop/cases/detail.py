@@ -39,7 +39,7 @@ from shiboken6 import isValid
 
 from sync.model.calendar import WorkCalendar
 from sync.model.clock import Millis
-from sync.model.records import Action, Actor, Attachment, Entry, Light, Role, Status
+from sync.model.records import Action, Actor, Attachment, Entry, Light, Role, Status, TaskState
 from sync.model.workflow import CaseState, allowed_actions
 from sync.store import Store
 from sync.store import attachments as photo_store
@@ -470,6 +470,12 @@ class CaseDetail(QWidget):
             )
         if s.status == Status.PARKED and s.park_review:
             out.append(self.tr("Parked; review on %1").replace("%1", words.day(s.park_review)))
+        if s.overdue_at is not None:
+            out.append(
+                self.tr("Ran past its deadline of %1: counted as not closed on time.").replace(
+                    "%1", words.when(s.overdue_at)
+                )
+            )
         if s.extensions:
             extensions = s.extensions
             out.append(translate("CaseDetail", "Extended %n time(s)", "", extensions))
@@ -493,12 +499,17 @@ class CaseDetail(QWidget):
         self.tasks.clear()
         for task in s.tasks:
             detail = task.result or task.reason
-            if task.reason == "escalated":
-                detail = self.tr("withdrawn: the case was escalated")
+            state = words.task_state(task.state)
+            if task.state == TaskState.WITHDRAWN:
+                # Taken back by the command when the case went up (已收回), not 已退单: the
+                # unit never returned it.
+                detail = self.tr("the case was escalated")
+            elif s.status == Status.PARKED and task.state == TaskState.ASSIGNED:
+                state = words.status(Status.PARKED)  # the clock is stopped: 挂账, not 处置中
             item = QTreeWidgetItem(
                 [
                     task_label(task, info),
-                    words.task_state(task.state),
+                    state,
                     detail,
                     words.when(task.fed_back_at),
                 ]

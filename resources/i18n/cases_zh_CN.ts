@@ -194,8 +194,12 @@
         <translation>否</translation>
     </message>
     <message>
-        <source>withdrawn: the case was escalated</source>
-        <translation>已收回：事件已上报升级</translation>
+        <source>the case was escalated</source>
+        <translation>事件已上报升级</translation>
+    </message>
+    <message>
+        <source>Ran past its deadline of %1: counted as not closed on time.</source>
+        <translation>已超过办理期限（%1）：计为未按期办结。</translation>
     </message>
     <message>
         <source>Workflow conflict: %1 — %2</source>
@@ -434,6 +438,10 @@
     <message>
         <source>Current deadline: %1</source>
         <translation>当前办理时限：%1</translation>
+    </message>
+    <message>
+        <source>Current deadline: %1, already passed. An extension does not erase the overdue: the case counts as not closed on time.</source>
+        <translation>当前期限：%1，已超期。延期不抹去超期记录：本件计为未按期办结。</translation>
     </message>
     <message>
         <source>New deadline</source>
@@ -725,6 +733,10 @@
     <message>
         <source>the case is already at county level</source>
         <translation>该事件已在县级办理</translation>
+    </message>
+    <message>
+        <source>the case was escalated to the county: the county command centre takes this step</source>
+        <translation>事件已上报至县级：此步骤由县级指挥中心办理</translation>
     </message>
     <message>
         <source>only an open case can be urged</source>
@@ -1215,6 +1227,14 @@
         <translation>【已作废】</translation>
     </message>
     <message>
+        <source> [%n hour(s) past the deadline]</source>
+        <translation>【超期 %n 小时】</translation>
+    </message>
+    <message>
+        <source> [%n day(s) past the deadline]</source>
+        <translation>【超期 %n 天】</translation>
+    </message>
+    <message>
         <source> [conflict: %1]</source>
         <translation>【冲突：%1】</translation>
     </message>
@@ -1480,6 +1500,10 @@
         <translation>已反馈</translation>
     </message>
     <message>
+        <source>Withdrawn</source>
+        <translation>已收回</translation>
+    </message>
+    <message>
         <source>Satisfied</source>
         <translation>满意</translation>
     </message>
@@ -1563,8 +1587,8 @@
 <context>
     <name>_TaskForm</name>
     <message>
-        <source>Sub-task</source>
-        <translation>子任务</translation>
+        <source>Handling unit</source>
+        <translation>承办单位</translation>
     </message>
     <message>
         <source>There is no open sub-task of your unit on this case.</source>
