@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -39,7 +40,7 @@ from shiboken6 import isValid
 
 from sync.model.calendar import WorkCalendar
 from sync.model.clock import Millis
-from sync.model.records import Action, Actor, Attachment, Entry, Light, Role, Status, TaskState
+from sync.model.records import Action, Actor, Attachment, Entry, Light, Role, Status
 from sync.model.workflow import CaseState, allowed_actions
 from sync.store import Store
 from sync.store import attachments as photo_store
@@ -49,8 +50,10 @@ from sync.store.errors import StoreError
 from .. import names as names_module
 from .. import refusals, words
 from ..context import AppContext
-from .actions import PHONE_ROLES, ActionForm, Snapshot, form_for, task_label
+from . import sheet
+from .actions import PHONE_ROLES, ActionForm, Snapshot, form_for
 from .photos import IMAGE_FILTER_PATTERNS, PhotoOutcome, PhotoStrip, attach_checked
+from .sheet import task_row
 from .timeline import TimelineInfo, TimelineView, describe
 
 translate = QCoreApplication.translate
@@ -140,6 +143,7 @@ class CaseDetail(QWidget):
         self._buttons: dict[Action, QPushButton] = {}
         self._allowed: list[Action] = []
         self.current_form: ActionForm | None = None
+        self.print_dialog: QPrintDialog | None = None  # while open (tests close it)
 
         self.pages = QStackedWidget(self)
         self.placeholder = QLabel(self.tr("Choose a case to see its details."), self)
@@ -201,6 +205,11 @@ class CaseDetail(QWidget):
         # minimum width, and one long line pushed the whole detail past the window's edge.
         meta.addWidget(self.number)
         meta.addStretch(1)
+        self.print_button = QPushButton(self.tr("Print…"), content)
+        self.print_button.setObjectName("printCase")
+        self.print_button.setToolTip(self.tr("Print the case sheet, or save it as PDF"))
+        self.print_button.clicked.connect(self.print_case)
+        meta.addWidget(self.print_button)
         outer.addLayout(meta)
         state_row = QHBoxLayout()
         for w in (self.status, self.level, self.light, self.deadline):
@@ -310,6 +319,31 @@ class CaseDetail(QWidget):
         timeline_layout.addWidget(self.timeline)
         outer.addWidget(timeline_box, 1)
         return content
+
+    # -- printing ---------------------------------------------------------------------------
+
+    def sheet_html(self) -> str | None:
+        """The 事件处置单 of the case on show, as printed (None when no case is shown)."""
+        snap = self._snapshot
+        if snap is None:
+            return None
+        return sheet.sheet_html(snap.state, snap.entries, snap.info, self.ctx.ops.gui_store().now())
+
+    def print_case(self) -> None:
+        """Print the case sheet through Qt's print dialog (to a printer, or to a PDF file)."""
+        html_text = self.sheet_html()
+        if html_text is None:
+            return
+        printer = sheet.a4_printer(QPrinter(QPrinter.PrinterMode.HighResolution))
+        dialog = QPrintDialog(printer, self)
+        dialog.setObjectName("printDialog")
+        dialog.setWindowTitle(self.tr("Print the case sheet"))
+        self.print_dialog = dialog
+        try:
+            if dialog.exec() == QPrintDialog.DialogCode.Accepted:
+                sheet.print_sheet(html_text, printer)
+        finally:
+            self.print_dialog = None
 
     # -- what is shown ----------------------------------------------------------------------
 
@@ -498,22 +532,9 @@ class CaseDetail(QWidget):
     def _fill_tasks(self, s: CaseState, info: TimelineInfo) -> None:
         self.tasks.clear()
         for task in s.tasks:
-            detail = task.result or task.reason
-            state = words.task_state(task.state)
-            if task.state == TaskState.WITHDRAWN:
-                # Taken back by the command when the case went up (已收回), not 已退单: the
-                # unit never returned it.
-                detail = self.tr("the case was escalated")
-            elif s.status == Status.PARKED and task.state == TaskState.ASSIGNED:
-                state = words.status(Status.PARKED)  # the clock is stopped: 挂账, not 处置中
-            item = QTreeWidgetItem(
-                [
-                    task_label(task, info),
-                    state,
-                    detail,
-                    words.when(task.fed_back_at),
-                ]
-            )
+            cells = task_row(task, s, info)
+            detail = cells[2]
+            item = QTreeWidgetItem(cells)
             item.setToolTip(2, detail)
             self.tasks.addTopLevelItem(item)
         self.dispatch_box.setVisible(bool(s.tasks))

@@ -18,6 +18,18 @@
 <context>
     <name>CaseDetail</name>
     <message>
+        <source>Print…</source>
+        <translation>打印…</translation>
+    </message>
+    <message>
+        <source>Print the case sheet, or save it as PDF</source>
+        <translation>打印事件处置单，或另存为 PDF</translation>
+    </message>
+    <message>
+        <source>Print the case sheet</source>
+        <translation>打印事件处置单</translation>
+    </message>
+    <message>
         <source>%n hour(s) overdue</source>
         <translation>已超期 %n 小时</translation>
     </message>
@@ -240,6 +252,129 @@
     <message>
         <source>Only operators and supervisors may see the full number.</source>
         <translation>只有值班员和分管领导可以查看完整号码。</translation>
+    </message>
+</context>
+<context>
+    <name>CaseSheet</name>
+    <message>
+        <source> (ran past its deadline of %1)</source>
+        <translation>（曾超过期限 %1）</translation>
+    </message>
+    <message>
+        <source> (extended %n time(s))</source>
+        <translation>（已延期 %n 次）</translation>
+    </message>
+    <message>
+        <source>Case handling sheet</source>
+        <translation>事件处置单</translation>
+    </message>
+    <message>
+        <source>No. %1</source>
+        <translation>编号：%1</translation>
+    </message>
+    <message>
+        <source>Printed %1</source>
+        <translation>打印时间：%1</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>事件标题</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>事件类别</translation>
+    </message>
+    <message>
+        <source>Urgency</source>
+        <translation>紧急程度</translation>
+    </message>
+    <message>
+        <source>Place</source>
+        <translation>发生地点</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>信息来源</translation>
+    </message>
+    <message>
+        <source>Reported</source>
+        <translation>上报</translation>
+    </message>
+    <message>
+        <source>Reporter</source>
+        <translation>反映人</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>事件描述</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>办理状态</translation>
+    </message>
+    <message>
+        <source>Handling due</source>
+        <translation>办理时限</translation>
+    </message>
+    <message>
+        <source>Dispatch and handling</source>
+        <translation>派遣与处置</translation>
+    </message>
+    <message>
+        <source>Handling unit</source>
+        <translation>承办单位</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Result / reason</source>
+        <translation>处置结果／理由</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>流转记录</translation>
+    </message>
+    <message>
+        <source>Verified and closed %1</source>
+        <translation>核查通过，%1 结案</translation>
+    </message>
+    <message>
+        <source>Closed on time</source>
+        <translation>按期办结</translation>
+    </message>
+    <message>
+        <source>Not closed on time</source>
+        <translation>未按期办结</translation>
+    </message>
+    <message>
+        <source>Evaluation: quality %1 of 5, %2</source>
+        <translation>考核评价：质量 %1 分（满分 5 分），%2</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>办理结果</translation>
+    </message>
+    <message>
+        <source>Handled by (signature)</source>
+        <translation>承办人（签字）</translation>
+    </message>
+    <message>
+        <source>Verified by (signature)</source>
+        <translation>核查人（签字）</translation>
+    </message>
+    <message>
+        <source>Supervisor (signature)</source>
+        <translation>分管领导（签字）</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>日期</translation>
     </message>
 </context>
 <context>
