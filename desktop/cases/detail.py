@@ -151,6 +151,7 @@ class CaseDetail(QWidget):
         self.placeholder.setObjectName("detailPlaceholder")
         self.pages.addWidget(self.placeholder)
         scroll = QScrollArea(self)
+        self.scroll = scroll
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         # The detail fits the panel's width and scrolls only down.
@@ -360,9 +361,14 @@ class CaseDetail(QWidget):
             self._phone_revealed = False
             self._close_form()
             self.notice.hide()
+        new_case = case_id != self._case_id
         self._case_id = case_id
         self._signature = None
         self.reload()
+        if new_case:
+            # Another case (F8, a click in the list) opens at its header, not at the scroll
+            # position the previous case was left at.
+            self.scroll.verticalScrollBar().setValue(0)
 
     def reload(self) -> None:
         """Read the shown case again; rebuilds the view only when something changed."""

@@ -203,3 +203,22 @@ def test_the_feedback_form_names_the_handling_unit(qtbot, casework: Casework) ->
     form = open_form(qtbot, detail, A.FEEDBACK)
     label = form.form.labelForField(form.task)  # type: ignore[attr-defined]
     assert label is not None and label.text() == "承办单位"
+
+
+def test_the_next_case_opens_at_its_header_not_the_previous_scroll_position(
+    qtbot, casework: Casework
+) -> None:
+    work = casework
+    first = make_case(work, "handling")
+    second = make_case(work, "handling")
+    detail = shown(work, qtbot, first)
+    detail.resize(600, 300)  # short: the detail scrolls
+    qtbot.waitUntil(lambda: detail.scroll.verticalScrollBar().maximum() > 0)
+    bar = detail.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    assert bar.value() > 0
+    detail.show_case(second)
+    assert bar.value() == 0
+    bar.setValue(bar.maximum())
+    detail.show_case(second)  # the same case again (a reload) keeps the place
+    assert bar.value() == bar.maximum()
