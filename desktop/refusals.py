@@ -47,6 +47,7 @@ REASONS: dict[str, str] = {
         QT_TRANSLATE_NOOP("Refusals", "the case is not waiting for verification"),
         QT_TRANSLATE_NOOP("Refusals", "only an open case that is not yet handled can be escalated"),
         QT_TRANSLATE_NOOP("Refusals", "the case is already at county level"),
+        QT_TRANSLATE_NOOP("Refusals", "the unit urged is not handling this case"),
         QT_TRANSLATE_NOOP(
             "Refusals",
             "the case was escalated to the county: the county command centre takes this step",

@@ -281,7 +281,6 @@ class NoteForm(ActionForm):
             Action.REJECT: self.tr(
                 "The case leaves the loop as rejected (invalid or out of scope). Say why."
             ),
-            Action.URGE: self.tr("Urge the units handling this case (督办)."),
             Action.RESUME: self.tr("Take the case off the parked list and continue handling."),
             Action.ARCHIVE: self.tr(
                 "Archive this closed case. It can then be evaluated, but no longer edited."
@@ -743,6 +742,30 @@ class EscalateForm(ActionForm):
         return self.act({"reason": reason, "to": int(target)})
 
 
+class UrgeForm(ActionForm):
+    """督办: urge the case as a whole, or one unit handling it (lead or assisting)."""
+
+    def build(self) -> None:
+        self.set_intro(self.tr("Urge the units handling this case (督办)."))
+        self.unit = QComboBox(self)
+        self.unit.setObjectName("unit")
+        self.unit.addItem(self.tr("All units handling the case"), None)
+        for task in self.state.active_tasks():
+            self.unit.addItem(task_label(task, self.snapshot.info), task.assignee)
+        self.form.addRow(self.tr("Unit urged"), self.unit)
+        self.note = _box(self, height=64)
+        self.note.setObjectName("note")
+        self.form.addRow(self.tr("Note (optional)"), self.note)
+
+    def job(self) -> Job:
+        text = _text(self.note)
+        payload: dict[str, Any] = {"note": text} if text else {}
+        unit = self.unit.currentData()
+        if unit:
+            payload["unit"] = str(unit)
+        return self.act(payload)
+
+
 class ParkForm(ActionForm):
     """申请挂账: a case that cannot be solved now, with a reason and a date to look again."""
 
@@ -1014,7 +1037,7 @@ _FORMS: dict[Action, type[ActionForm]] = {
     Action.VERIFY_PASS: VerifyForm,
     Action.VERIFY_FAIL: VerifyForm,
     Action.ESCALATE: EscalateForm,
-    Action.URGE: NoteForm,
+    Action.URGE: UrgeForm,
     Action.REQUEST_PARK: ParkForm,
     Action.APPROVE_PARK: NoteForm,
     Action.DENY_PARK: NoteForm,

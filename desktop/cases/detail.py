@@ -151,7 +151,7 @@ class CaseDetail(QWidget):
         self.placeholder.setObjectName("detailPlaceholder")
         self.pages.addWidget(self.placeholder)
         scroll = QScrollArea(self)
-        self.scroll = scroll
+        self.scroll_area = scroll
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         # The detail fits the panel's width and scrolls only down.
@@ -368,7 +368,7 @@ class CaseDetail(QWidget):
         if new_case:
             # Another case (F8, a click in the list) opens at its header, not at the scroll
             # position the previous case was left at.
-            self.scroll.verticalScrollBar().setValue(0)
+            self.scroll_area.verticalScrollBar().setValue(0)
 
     def reload(self) -> None:
         """Read the shown case again; rebuilds the view only when something changed."""

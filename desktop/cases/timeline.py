@@ -184,6 +184,9 @@ def describe_step(entry: Entry, info: TimelineInfo) -> str:
         if note:
             parts.append(note)
         return _with(words.action(a), translate("Timeline", "; ").join(parts))
+    if a == Action.URGE and p.get("unit"):
+        urged = _fill(translate("Timeline", "Urged %1"), info.unit(str(p.get("unit"))))
+        return _with(urged, _text(p, "note"))
     # accept, approve/deny extension or parking, urge, resume, archive …
     return _with(words.action(a), _text(p, "reason") or _text(p, "note") or _text(p, "text"))
 

@@ -210,6 +210,10 @@
         <translation>事件已上报升级</translation>
     </message>
     <message>
+        <source> (urged %n time(s))</source>
+        <translation>（被督办 %n 次）</translation>
+    </message>
+    <message>
         <source>Ran past its deadline of %1: counted as not closed on time.</source>
         <translation>已超过办理期限（%1）：计为未按期办结。</translation>
     </message>
@@ -687,10 +691,6 @@
         <translation>此事件将作不予受理处理（无效或不属于受理范围），请说明理由。</translation>
     </message>
     <message>
-        <source>Urge the units handling this case (督办).</source>
-        <translation>督办此事件的承办单位。</translation>
-    </message>
-    <message>
         <source>Take the case off the parked list and continue handling.</source>
         <translation>解除挂账，恢复办理。</translation>
     </message>
@@ -868,6 +868,10 @@
     <message>
         <source>the case is already at county level</source>
         <translation>该事件已在县级办理</translation>
+    </message>
+    <message>
+        <source>the unit urged is not handling this case</source>
+        <translation>被督办的单位不是此事件的承办单位</translation>
     </message>
     <message>
         <source>the case was escalated to the county: the county command centre takes this step</source>
@@ -1362,6 +1366,10 @@
         <translation>【已作废】</translation>
     </message>
     <message>
+        <source>Urged %1</source>
+        <translation>督办 %1</translation>
+    </message>
+    <message>
         <source> [%n hour(s) past the deadline]</source>
         <translation>【超期 %n 小时】</translation>
     </message>
@@ -1379,6 +1387,25 @@
     <message>
         <source>Case history</source>
         <translation>流转记录</translation>
+    </message>
+</context>
+<context>
+    <name>UrgeForm</name>
+    <message>
+        <source>Urge the units handling this case (督办).</source>
+        <translation>督办此事件的承办单位。</translation>
+    </message>
+    <message>
+        <source>All units handling the case</source>
+        <translation>全部承办单位</translation>
+    </message>
+    <message>
+        <source>Unit urged</source>
+        <translation>督办单位</translation>
+    </message>
+    <message>
+        <source>Note (optional)</source>
+        <translation>备注（选填）</translation>
     </message>
 </context>
 <context>

@@ -113,6 +113,7 @@ class Task:
     result: str = ""
     fed_back_at: Millis | None = None
     reason: str = ""  # why it was returned
+    urges: int = 0  # 督办 aimed at this unit (assessments rank departments by them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -634,6 +635,12 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         if s.status == Status.HANDLING:
             s.status = Status.ACCEPTED
     elif a == Action.URGE:
+        unit = p.get("unit")
+        if unit is not None:
+            task = s.task_for(str(unit)) if isinstance(unit, str) and unit else None
+            if task is None:
+                return "the unit urged is not handling this case"
+            task.urges += 1
         s.urges += 1
     elif a == Action.REQUEST_PARK:
         review = p.get("review_on")

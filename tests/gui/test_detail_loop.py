@@ -213,8 +213,8 @@ def test_the_next_case_opens_at_its_header_not_the_previous_scroll_position(
     second = make_case(work, "handling")
     detail = shown(work, qtbot, first)
     detail.resize(600, 300)  # short: the detail scrolls
-    qtbot.waitUntil(lambda: detail.scroll.verticalScrollBar().maximum() > 0)
-    bar = detail.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: detail.scroll_area.verticalScrollBar().maximum() > 0)
+    bar = detail.scroll_area.verticalScrollBar()
     bar.setValue(bar.maximum())
     assert bar.value() > 0
     detail.show_case(second)
@@ -222,3 +222,33 @@ def test_the_next_case_opens_at_its_header_not_the_previous_scroll_position(
     bar.setValue(bar.maximum())
     detail.show_case(second)  # the same case again (a reload) keeps the place
     assert bar.value() == bar.maximum()
+
+
+def test_the_supervisor_urges_one_unit_of_a_joint_dispatch(qtbot, casework: Casework) -> None:
+    work = casework
+    case_id = make_case(work, "accepted")
+    work.store.dispatch(
+        case_id,
+        work.accounts["operator"],
+        lead=("department", "zhzf"),
+        assisting=[("department", "pcs")],
+    )
+    work.act_as("supervisor")
+    work.clock.advance(hours=5)
+    detail = shown(work, qtbot, case_id)
+    form = open_form(qtbot, detail, A.URGE)
+    unit = form.unit  # type: ignore[attr-defined]
+    assert [unit.itemText(i) for i in range(unit.count())] == [
+        "全部承办单位",
+        "综合行政执法中队（牵头）",
+        "东华派出所（协办）",
+    ]
+    unit.setCurrentIndex(2)
+    type_text(form.note, "请今日内到场配合")  # type: ignore[attr-defined]
+    submit_ok(qtbot, detail, form)
+    assert detail.timeline.lines()[-1].endswith("分管领导 李建国 督办 东华派出所：请今日内到场配合")
+    assert rows(detail) == [
+        ["综合行政执法中队（牵头）", "处置中", ""],
+        ["东华派出所（协办）", "处置中（被督办 1 次）", ""],
+    ]
+    assert work.state(case_id).urges == 1

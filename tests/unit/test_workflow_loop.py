@@ -350,3 +350,20 @@ def test_the_scope_rule_refuses_a_township_dispatch_of_a_county_case_like_the_wo
         mine=scope.actor_keys(TOWN_OP, TOWNSHIP),
     )
     assert found is None
+
+
+# -- 督办 aimed at one unit --------------------------------------------------------------------
+
+
+def test_an_urge_may_name_one_unit_of_the_dispatch_and_is_counted_for_it() -> None:
+    t = handling("police", "justice")
+    t.at += DAY
+    state = t.step(Action.URGE, SUPERVISOR, {"unit": "justice", "note": "请今日到场"})
+    state = t.step(Action.URGE, SUPERVISOR, {"unit": "justice"})
+    state = t.step(Action.URGE, SUPERVISOR, {})  # the case as a whole
+    assert state.urges == 3
+    assert {task.assignee: task.urges for task in state.tasks} == {"police": 0, "justice": 2}
+    for unit in ("enforce", "", 7):
+        assert check(state, Action.URGE, SUPERVISOR, {"unit": unit}, at=t.at) == (
+            "the unit urged is not handling this case"
+        )
