@@ -805,6 +805,21 @@ class EvaluateForm(ActionForm):
         for score in range(5, 0, -1):
             self.quality.addItem(self.tr("%1 points").replace("%1", str(score)), score)
         self.form.addRow(self.tr("Quality"), self.quality)
+        # A joint dispatch: each unit, lead and assisting, is scored on its own part.
+        self.unit_scores: dict[str, QComboBox] = {}
+        tasks = self.state.active_tasks()
+        if len(tasks) > 1:
+            for task in tasks:
+                box = QComboBox(self)
+                box.setObjectName(f"quality_{task.assignee}")
+                box.addItem(self.tr("— choose —"), None)
+                for score in range(5, 0, -1):
+                    box.addItem(self.tr("%1 points").replace("%1", str(score)), score)
+                self.unit_scores[task.assignee] = box
+                self.form.addRow(
+                    self.tr("Quality: %1").replace("%1", task_label(task, self.snapshot.info)),
+                    box,
+                )
         self.satisfaction = QComboBox(self)
         self.satisfaction.setObjectName("satisfaction")
         self.satisfaction.addItem(self.tr("— choose —"), None)
@@ -819,12 +834,25 @@ class EvaluateForm(ActionForm):
         quality = self.quality.currentData()
         if quality is None:
             raise Invalid(self.tr("Score the quality from 1 to 5."), self.quality)
+        units: dict[str, int] = {}
+        for unit, box in self.unit_scores.items():
+            score = box.currentData()
+            if score is None:
+                raise Invalid(
+                    self.tr("Score each unit of the joint dispatch from 1 to 5."), box
+                )
+            units[unit] = int(score)
         satisfaction = self.satisfaction.currentData()
         if satisfaction is None:
             raise Invalid(self.tr("Choose the resident's satisfaction."), self.satisfaction)
-        return self.act(
-            {"quality": int(quality), "satisfaction": str(satisfaction), "note": _text(self.note)}
-        )
+        payload: dict[str, Any] = {
+            "quality": int(quality),
+            "satisfaction": str(satisfaction),
+            "note": _text(self.note),
+        }
+        if units:
+            payload["units"] = units
+        return self.act(payload)
 
 
 # -- descriptive fields and conflicts ----------------------------------------------------------

@@ -40,6 +40,9 @@ def task_row(task: Task, state: CaseState, info: TimelineInfo) -> list[str]:
         detail = translate("CaseDetail", "the case was escalated")
     elif state.status == Status.PARKED and task.state == TaskState.ASSIGNED:
         shown = words.status(Status.PARKED)
+    scored = ((state.evaluation or {}).get("units") or {}).get(task.assignee)
+    if scored:
+        shown += translate("CaseDetail", " · scored %1 of 5").replace("%1", str(scored["quality"]))
     if task.urges:
         urged = task.urges  # a plain name: lupdate skips plural counts that are attributes
         shown += translate("CaseDetail", " (urged %n time(s))", "", urged)

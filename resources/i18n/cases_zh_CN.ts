@@ -210,6 +210,10 @@
         <translation>事件已上报升级</translation>
     </message>
     <message>
+        <source> · scored %1 of 5</source>
+        <translation> · 评分 %1 分</translation>
+    </message>
+    <message>
         <source> (urged %n time(s))</source>
         <translation>（被督办 %n 次）</translation>
     </message>
@@ -568,6 +572,14 @@
         <translation>请为办理质量打分（1–5 分）。</translation>
     </message>
     <message>
+        <source>Quality: %1</source>
+        <translation>质量评分：%1</translation>
+    </message>
+    <message>
+        <source>Score each unit of the joint dispatch from 1 to 5.</source>
+        <translation>请为联合处置的每个承办单位评分（1 至 5 分）。</translation>
+    </message>
+    <message>
         <source>Choose the resident&apos;s satisfaction.</source>
         <translation>请选择群众满意度。</translation>
     </message>
@@ -868,6 +880,14 @@
     <message>
         <source>the case is already at county level</source>
         <translation>该事件已在县级办理</translation>
+    </message>
+    <message>
+        <source>unit scores name each unit of the dispatch with a score of 1 to 5</source>
+        <translation>承办单位评分须逐一给出本次派遣的各单位，分值为 1 至 5</translation>
+    </message>
+    <message>
+        <source>%1 is not a unit of the dispatch</source>
+        <translation>%1 不是本次派遣的承办单位</translation>
     </message>
     <message>
         <source>the unit urged is not handling this case</source>

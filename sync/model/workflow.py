@@ -681,12 +681,17 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
             satisfaction = Satisfaction(str(p.get("satisfaction")))
         except ValueError:
             return "satisfaction must be satisfied, basic or dissatisfied"
+        units = _unit_scores(s, p.get("units"))
+        if isinstance(units, str):
+            return units
         s.evaluation = {
             "timely": bool(s.on_time),
             "quality": quality,
             "satisfaction": satisfaction.value,
             "note": _text(p, "note"),
         }
+        if units:
+            s.evaluation["units"] = units
         s.evaluated_at = e.at
         s.status = Status.EVALUATED
     elif a == Action.COMMENT:
@@ -778,6 +783,33 @@ def restarted_due(left: tuple[str, int], resumed_at: Millis, calendar: WorkCalen
     if kind == "ms":
         return resumed_at + n
     return resumed_at - n  # "late": overdue by what it was, not by the parked time
+
+
+def _unit_scores(s: CaseState, raw: Any) -> dict[str, dict[str, Any]] | str | None:
+    """Each unit's own evaluation in a joint dispatch (lead and assisting units are ranked
+    apart): its quality score, and whether its feedback came by the deadline — the one in
+    force then, and never after a deadline the case had already missed. None without
+    ``units``; a reason when they do not fit the dispatch."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw:
+        return "unit scores name each unit of the dispatch with a score of 1 to 5"
+    active = {t.assignee: t for t in s.active_tasks()}
+    out: dict[str, dict[str, Any]] = {}
+    for unit, score in raw.items():
+        task = active.get(unit)
+        if task is None:
+            return f"{unit!r} is not a unit of the dispatch"
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+            return "quality is scored 1 to 5"
+        fed = task.fed_back_at
+        timely = (
+            fed is not None
+            and (s.overdue_at is None or fed <= s.overdue_at)
+            and (s.handle_due is None or fed <= s.handle_due)
+        )
+        out[unit] = {"quality": score, "lead": task.lead, "timely": timely}
+    return out
 
 
 def _maybe_all_fed_back(s: CaseState, at: Millis) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 
 from sync.model.calendar import SHANGHAI
 from sync.model.clock import to_millis
@@ -252,3 +252,37 @@ def test_the_supervisor_urges_one_unit_of_a_joint_dispatch(qtbot, casework: Case
         ["东华派出所（协办）", "处置中（被督办 1 次）", ""],
     ]
     assert work.state(case_id).urges == 1
+
+
+def test_a_joint_dispatch_is_scored_unit_by_unit(qtbot, casework: Casework) -> None:
+    work = casework
+    a = work.accounts
+    case_id = make_case(work, "accepted")
+    work.store.dispatch(
+        case_id, a["operator"], lead=("department", "zhzf"), assisting=[("department", "pcs")]
+    )
+    work.store.feedback(case_id, a["police"], task="pcs", result="已协助")
+    work.store.feedback(case_id, a["department"], task="zhzf", result="已清理")
+    work.store.verify(case_id, a["operator"], passed=True)
+    work.store.archive(case_id, a["operator"])
+    work.act_as("supervisor")
+    detail = shown(work, qtbot, case_id)
+    form = open_form(qtbot, detail, A.EVALUATE)
+    form.quality.setCurrentIndex(1)  # type: ignore[attr-defined]  # 5 points
+    form.satisfaction.setCurrentIndex(1)  # type: ignore[attr-defined]
+    outbox = work.outbox()
+    qtbot.mouseClick(form.submit_button, Qt.MouseButton.LeftButton)
+    assert form.error_text() == "请为联合处置的每个承办单位评分（1 至 5 分）。"
+    assert work.outbox() == outbox
+    label = form.form.labelForField(form.unit_scores["pcs"])  # type: ignore[attr-defined]
+    assert label is not None and label.text() == "质量评分：东华派出所（协办）"
+    form.unit_scores["zhzf"].setCurrentIndex(2)  # type: ignore[attr-defined]  # 4 points
+    form.unit_scores["pcs"].setCurrentIndex(1)  # type: ignore[attr-defined]  # 5 points
+    submit_ok(qtbot, detail, form)
+    evaluation = work.state(case_id).evaluation
+    assert evaluation is not None
+    assert {u: v["quality"] for u, v in evaluation["units"].items()} == {"zhzf": 4, "pcs": 5}
+    assert [r[:2] for r in rows(detail)] == [
+        ["综合行政执法中队（牵头）", "已反馈 · 评分 4 分"],
+        ["东华派出所（协办）", "已反馈 · 评分 5 分"],
+    ]

@@ -367,3 +367,52 @@ def test_an_urge_may_name_one_unit_of_the_dispatch_and_is_counted_for_it() -> No
         assert check(state, Action.URGE, SUPERVISOR, {"unit": unit}, at=t.at) == (
             "the unit urged is not handling this case"
         )
+
+
+# -- each unit of a joint dispatch is evaluated on its own part ---------------------------------
+
+
+def _closed_joint_case() -> Timeline:
+    """Justice assists and feeds back in time; the police lead feeds back after the deadline."""
+    t = handling("police", "justice")
+    t.at = at("2026-09-07")
+    t.step(Action.FEEDBACK, JUSTICE, {"task": "justice", "result": "已调解"})
+    t.at = at("2026-09-10")
+    t.step(Action.FEEDBACK, POLICE, {"task": "police", "result": "已处置"})
+    t.step(Action.VERIFY_PASS, OPERATOR, {})
+    t.step(Action.ARCHIVE, OPERATOR, {})
+    return t
+
+
+def test_a_joint_dispatch_is_evaluated_unit_by_unit_with_each_units_timeliness() -> None:
+    t = _closed_joint_case()
+    state = t.step(
+        Action.EVALUATE,
+        SUPERVISOR,
+        {"quality": 4, "satisfaction": "satisfied", "units": {"police": 3, "justice": 5}},
+    )
+    assert state.evaluation is not None
+    assert state.evaluation["timely"] is False and state.evaluation["quality"] == 4
+    assert state.evaluation["units"] == {
+        "police": {"quality": 3, "lead": True, "timely": False},
+        "justice": {"quality": 5, "lead": False, "timely": True},
+    }
+
+
+@pytest.mark.parametrize(
+    "units, reason",
+    [
+        ({"police": 3, "enforce": 4}, "'enforce' is not a unit of the dispatch"),
+        ({"police": 0, "justice": 5}, "quality is scored 1 to 5"),
+        ({"police": True, "justice": 5}, "quality is scored 1 to 5"),
+        ({}, "unit scores name each unit of the dispatch with a score of 1 to 5"),
+        ([3, 5], "unit scores name each unit of the dispatch with a score of 1 to 5"),
+    ],
+)
+def test_unit_scores_must_fit_the_dispatch(units: Any, reason: str) -> None:
+    t = _closed_joint_case()
+    state = project(t.entries)
+    payload = {"quality": 4, "satisfaction": "basic", "units": units}
+    assert check(state, Action.EVALUATE, SUPERVISOR, payload, at=t.at) == reason
+    # Without unit scores the case is evaluated as a whole, as before.
+    assert check(state, Action.EVALUATE, SUPERVISOR, {**payload, "units": None}, at=t.at) is None
