@@ -40,7 +40,7 @@ from shiboken6 import isValid
 
 from sync.model.calendar import WorkCalendar
 from sync.model.clock import Millis
-from sync.model.records import Action, Actor, Attachment, Entry, Light, Role, Status
+from sync.model.records import Action, Actor, Attachment, Entry, Light, Role, Status, TaskState
 from sync.model.workflow import CaseState, allowed_actions
 from sync.store import Store
 from sync.store import attachments as photo_store
@@ -211,6 +211,13 @@ class CaseDetail(QWidget):
         self.print_button.setToolTip(self.tr("Print the case sheet, or save it as PDF"))
         self.print_button.clicked.connect(self.print_case)
         meta.addWidget(self.print_button)
+        self.print_order_button = QPushButton(self.tr("Print dispatch orders…"), content)
+        self.print_order_button.setObjectName("printDispatchOrders")
+        self.print_order_button.setToolTip(
+            self.tr("One dispatch order (交办单) per unit handling the case, for it to sign")
+        )
+        self.print_order_button.clicked.connect(self.print_dispatch_orders)
+        meta.addWidget(self.print_order_button)
         outer.addLayout(meta)
         state_row = QHBoxLayout()
         for w in (self.status, self.level, self.light, self.deadline):
@@ -330,15 +337,29 @@ class CaseDetail(QWidget):
             return None
         return sheet.sheet_html(snap.state, snap.entries, snap.info, self.ctx.ops.gui_store().now())
 
+    def dispatch_orders_html(self) -> str | None:
+        """The 交办单 of the case on show, one page per unit (None when not dispatched)."""
+        snap = self._snapshot
+        if snap is None:
+            return None
+        now = self.ctx.ops.gui_store().now()
+        return sheet.dispatch_order_html(snap.state, snap.entries, snap.info, now)
+
     def print_case(self) -> None:
         """Print the case sheet through Qt's print dialog (to a printer, or to a PDF file)."""
-        html_text = self.sheet_html()
+        self._print(self.sheet_html(), self.tr("Print the case sheet"))
+
+    def print_dispatch_orders(self) -> None:
+        """Print a 交办单 for each unit handling the case, through Qt's print dialog."""
+        self._print(self.dispatch_orders_html(), self.tr("Print dispatch orders"))
+
+    def _print(self, html_text: str | None, title: str) -> None:
         if html_text is None:
             return
         printer = sheet.a4_printer(QPrinter(QPrinter.PrinterMode.HighResolution))
         dialog = QPrintDialog(printer, self)
         dialog.setObjectName("printDialog")
-        dialog.setWindowTitle(self.tr("Print the case sheet"))
+        dialog.setWindowTitle(title)
         self.print_dialog = dialog
         try:
             if dialog.exec() == QPrintDialog.DialogCode.Accepted:
@@ -544,6 +565,9 @@ class CaseDetail(QWidget):
             item.setToolTip(2, detail)
             self.tasks.addTopLevelItem(item)
         self.dispatch_box.setVisible(bool(s.tasks))
+        self.print_order_button.setVisible(
+            any(t.state == TaskState.ASSIGNED for t in s.active_tasks())
+        )
 
     def _fill_conflicts(self, s: CaseState, entries: Sequence[Entry], info: TimelineInfo) -> None:
         by_id = {e.id: e for e in entries}

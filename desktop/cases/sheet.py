@@ -16,7 +16,7 @@ from PySide6.QtGui import QFont, QPageLayout, QPageSize, QTextDocument
 from PySide6.QtPrintSupport import QPrinter
 
 from sync.model.clock import Millis
-from sync.model.records import Entry, Status, TaskState
+from sync.model.records import Action, Entry, Status, TaskState
 from sync.model.workflow import CaseState, Task
 
 from .. import words
@@ -180,6 +180,72 @@ def sheet_html(state: CaseState, entries: Sequence[Entry], info: TimelineInfo, n
         )
     parts.append("</table></body></html>")
     return "\n".join(parts)
+
+
+def dispatch_order_html(
+    state: CaseState, entries: Sequence[Entry], info: TimelineInfo, now: Millis
+) -> str | None:
+    """The 交办单: one page per unit of the current dispatch (lead and assisting), with the
+    case, the instructions, the deadline and lines for the unit to sign for it and report
+    back. None when the case is not dispatched."""
+    tasks = [t for t in state.active_tasks() if t.state == TaskState.ASSIGNED]
+    if not tasks:
+        return None
+    f = state.fields
+    names = info.names
+    dispatch = next(
+        (
+            e
+            for e in sorted(entries, key=lambda e: e.sort_key, reverse=True)
+            if e.action == Action.DISPATCH
+            and e.id not in state.voided
+            and not any(c.entry_id == e.id for c in state.conflicts)
+        ),
+        None,
+    )
+    note = str(dispatch.payload.get("note") or "") if dispatch is not None else ""
+    dispatched = f"{words.when(dispatch.at)} {info.who(dispatch)}" if dispatch is not None else ""
+    village = names.village(f.get("village_code"))
+    grid = names.grid(f.get("grid_id")) if f.get("grid_id") else ""
+    place = " / ".join(p for p in (village, grid, str(f.get("address") or "")) if p)
+    title = translate("CaseSheet", "Dispatch order")
+    others = {t.assignee: task_label(t, info) for t in tasks}
+    pages: list[str] = []
+    for task in tasks:
+        with_units = "、".join(v for k, v in others.items() if k != task.assignee)
+        rows = [
+            (translate("CaseSheet", "To"), task_label(task, info)),
+            (translate("CaseSheet", "Together with"), with_units),
+            (translate("CaseSheet", "Title"), str(f.get("title") or "")),
+            (translate("CaseSheet", "Category"), names.category(f.get("category"))),
+            (translate("CaseSheet", "Place"), place),
+            (translate("CaseSheet", "Description"), str(f.get("description") or "")),
+            (translate("CaseSheet", "Instructions"), note),
+            (translate("CaseSheet", "Dispatched"), dispatched),
+            (translate("CaseSheet", "Handling due"), words.when(state.handle_due)),
+        ]
+        body = "".join(
+            f"<tr><th width='18%'>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows if v
+        )
+        signed = translate("CaseSheet", "Received by (signature)")
+        result = translate("CaseSheet", "Result of the handling")
+        day = translate("CaseSheet", "Date")
+        style = " style='page-break-before: always'" if pages else ""
+        pages.append(
+            f"<div{style}><h2 align='center'>{_e(title)}</h2>"
+            "<p align='right'>"
+            + _e(translate("CaseSheet", "No. %1").replace("%1", state.case_no or "—"))
+            + "&nbsp;&nbsp;"
+            + _e(translate("CaseSheet", "Printed %1").replace("%1", words.when(now)))
+            + "</p>"
+            "<table width='100%' border='1' cellspacing='0' cellpadding='6'>"
+            + body
+            + f"<tr><th>{_e(result)}</th><td><br/><br/><br/><br/><br/></td></tr></table>"
+            "<br/><table width='100%' cellpadding='8'>"
+            f"<tr><td width='60%'>{_e(signed)}：______________________</td>"
+            f"<td>{_e(day)}：______________</td></tr></table></div>"
+        )
+    return "<html><body>" + "".join(pages) + "</body></html>"
 
 
 def a4_printer(printer: QPrinter | None = None) -> QPrinter:

@@ -18,6 +18,18 @@
 <context>
     <name>CaseDetail</name>
     <message>
+        <source>Print dispatch orders…</source>
+        <translation>打印交办单…</translation>
+    </message>
+    <message>
+        <source>One dispatch order (交办单) per unit handling the case, for it to sign</source>
+        <translation>为每个承办单位各打印一份交办单，供签收</translation>
+    </message>
+    <message>
+        <source>Print dispatch orders</source>
+        <translation>打印交办单</translation>
+    </message>
+    <message>
         <source>Print…</source>
         <translation>打印…</translation>
     </message>
@@ -264,6 +276,34 @@
 </context>
 <context>
     <name>CaseSheet</name>
+    <message>
+        <source>Dispatch order</source>
+        <translation>事件交办单</translation>
+    </message>
+    <message>
+        <source>To</source>
+        <translation>承办单位</translation>
+    </message>
+    <message>
+        <source>Together with</source>
+        <translation>协同单位</translation>
+    </message>
+    <message>
+        <source>Instructions</source>
+        <translation>交办要求</translation>
+    </message>
+    <message>
+        <source>Dispatched</source>
+        <translation>交办时间</translation>
+    </message>
+    <message>
+        <source>Received by (signature)</source>
+        <translation>签收人（签字）</translation>
+    </message>
+    <message>
+        <source>Result of the handling</source>
+        <translation>办理结果</translation>
+    </message>
     <message>
         <source> (ran past its deadline of %1)</source>
         <translation>（曾超过期限 %1）</translation>

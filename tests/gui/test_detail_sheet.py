@@ -70,9 +70,7 @@ def test_the_case_sheet_holds_facts_dispatch_history_result_and_signatures_on_on
         assert line in text
 
 
-def test_a_parked_and_overdue_case_prints_what_the_detail_shows(
-    qtbot, casework: Casework
-) -> None:
+def test_a_parked_and_overdue_case_prints_what_the_detail_shows(qtbot, casework: Casework) -> None:
     work = casework
     a = work.accounts
     case_id = make_case(work, "handling")
@@ -128,3 +126,38 @@ def test_cancelling_the_print_dialog_prints_nothing(
     QTimer.singleShot(300, cancel)
     qtbot.mouseClick(detail.print_button, Qt.MouseButton.LeftButton)
     assert not target.exists()
+
+
+def test_a_dispatch_order_per_unit_each_on_its_own_page(
+    qtbot, casework: Casework, tmp_path: Path
+) -> None:
+    work = casework
+    a = work.accounts
+    case_id = make_case(work, "accepted")
+    detail = shown(work, qtbot, case_id)
+    assert detail.dispatch_orders_html() is None and detail.print_order_button.isHidden()
+    work.clock.advance(minutes=20)
+    work.store.dispatch(
+        case_id,
+        a["operator"],
+        lead=("department", "zhzf"),
+        assisting=[("department", "pcs")],
+        note="请于今日下班前清理完毕并拍照反馈",
+    )
+    detail.reload()
+    assert not detail.print_order_button.isHidden()
+    html_text = detail.dispatch_orders_html()
+    assert html_text is not None
+    printer = sheet.a4_printer()
+    printer.setOutputFileName(str(tmp_path / "交办单.pdf"))
+    assert sheet.print_sheet(html_text, printer) == 2  # one page for each unit
+    text = sheet.sheet_document(html_text, printer).toPlainText()
+    assert text.count("事件交办单") == 2 and text.count("签收人（签字）") == 2
+    assert text.count("请于今日下班前清理完毕并拍照反馈") == 2
+    assert "综合行政执法中队（牵头）" in text and "东华派出所（协办）" in text
+    assert "2025-06-05 23:59" in text  # the handling deadline
+    # A unit that has fed back needs no order any more.
+    work.store.feedback(case_id, a["police"], task="pcs", result="已协助")
+    detail.reload()
+    html_text = detail.dispatch_orders_html()
+    assert html_text is not None and html_text.count("事件交办单") == 1
