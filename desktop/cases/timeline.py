@@ -203,6 +203,8 @@ def describe(entry: Entry, info: TimelineInfo, state: CaseState | None = None) -
         else:
             late = int(hours // 24)
             line += translate("Timeline", " [%n day(s) past the deadline]", "", late)
+    if state is not None and entry.id in state.lapsed:
+        line += translate("Timeline", " [not decided; lapsed when the case moved on]")
     if state is not None:
         if entry.id in state.voided:
             line += translate("Timeline", " [voided]")

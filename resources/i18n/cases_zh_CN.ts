@@ -1426,6 +1426,10 @@
         <translation>【已作废】</translation>
     </message>
     <message>
+        <source> [not decided; lapsed when the case moved on]</source>
+        <translation>【未审批，事件已进入下一环节，申请失效】</translation>
+    </message>
+    <message>
         <source>Urged %1</source>
         <translation>督办 %1</translation>
     </message>

@@ -168,8 +168,8 @@ class CaseState:
     #: What was left of the handling clock when the case was parked: ("days", working days),
     #: ("ms", milliseconds) for a deadline in hours, or ("late", ms already overdue).
     clock_left: tuple[str, int] | None = None
-    #: Requests (延期/挂账) a later step made moot before anyone decided them.
-    lapsed_requests: int = 0
+    #: The request entries (延期/挂账) a later step made moot before anyone decided them.
+    lapsed: list[str] = field(default_factory=list)
     urges: int = 0
     merged_into: str | None = None
     reject_reason: str = ""
@@ -221,6 +221,10 @@ class CaseState:
         if warn is not None and now >= warn:
             return Light.YELLOW
         return Light.GREEN
+
+    @property
+    def lapsed_requests(self) -> int:
+        return len(self.lapsed)
 
     def was_overdue(self, now: Millis | None = None) -> bool:
         """Whether the case ever ran past its handling deadline: the overdue record, or (for
@@ -585,6 +589,7 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
             "reason": reason,
             "by": e.actor_id,
             "task": task.assignee,
+            "entry": e.id,
         }
     elif a == Action.APPROVE_EXTENSION:
         assert s.extension_pending is not None
@@ -649,7 +654,7 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
             return "parking a case needs a reason"
         if not isinstance(review, int) or review <= e.at:
             return "parking a case needs a review date in the future"
-        s.park_pending = {"review_on": review, "reason": reason, "by": e.actor_id}
+        s.park_pending = {"review_on": review, "reason": reason, "by": e.actor_id, "entry": e.id}
     elif a == Action.APPROVE_PARK:
         assert s.park_pending is not None
         s.park_review = int(s.park_pending["review_on"])
@@ -739,11 +744,11 @@ def _settle_requests(s: CaseState) -> None:
         if s.status != Status.HANDLING or (
             pending.get("task") and (task is None or task.state != TaskState.ASSIGNED)
         ):
+            s.lapsed.append(str(pending.get("entry", "")))
             s.extension_pending = None
-            s.lapsed_requests += 1
     if s.park_pending is not None and s.status not in (Status.ACCEPTED, Status.HANDLING):
+        s.lapsed.append(str(s.park_pending.get("entry", "")))
         s.park_pending = None
-        s.lapsed_requests += 1
 
 
 def _clock_left(s: CaseState, at: Millis, rules: Rules) -> tuple[str, int] | None:

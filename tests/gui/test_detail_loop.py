@@ -69,6 +69,8 @@ def test_a_pending_extension_is_settled_by_the_feedback_and_never_shown_again(
         work.act_as("operator")
         work.clock.advance(hours=1)
     assert work.state(case_id).status == Status.EVALUATED
+    request = next(line for line in detail.timeline.lines() if "申请延期" in line)
+    assert request.endswith("【未审批，事件已进入下一环节，申请失效】")
 
 
 def test_an_extension_for_an_overdue_case_defaults_a_week_ahead_and_keeps_the_overdue(

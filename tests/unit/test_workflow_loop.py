@@ -87,6 +87,8 @@ def test_a_pending_extension_lapses_when_the_unit_feeds_back_and_stays_gone_to_t
     assert state.status == Status.VERIFYING
     assert state.extension_pending is None and state.lapsed_requests == 1
     assert Action.APPROVE_EXTENSION not in allowed_actions(state, SUPERVISOR)
+    request = next(e for e in t.entries if e.action == Action.REQUEST_EXTENSION)
+    assert state.lapsed == [request.id]  # the history marks the request that lapsed
     for action, payload in (
         (Action.VERIFY_PASS, {}),
         (Action.ARCHIVE, {}),
