@@ -790,6 +790,18 @@ def restarted_due(left: tuple[str, int], resumed_at: Millis, calendar: WorkCalen
     return resumed_at - n  # "late": overdue by what it was, not by the parked time
 
 
+def fed_back_on_time(s: CaseState, task: Task) -> bool:
+    """Whether a unit fed back by the deadline in force then — and not after a deadline the
+    case had already missed (a later extension does not make a late unit timely). What a
+    department's 按期反馈 should count."""
+    fed = task.fed_back_at
+    return (
+        fed is not None
+        and (s.overdue_at is None or fed <= s.overdue_at)
+        and (s.handle_due is None or fed <= s.handle_due)
+    )
+
+
 def _unit_scores(s: CaseState, raw: Any) -> dict[str, dict[str, Any]] | str | None:
     """Each unit's own evaluation in a joint dispatch (lead and assisting units are ranked
     apart): its quality score, and whether its feedback came by the deadline — the one in
@@ -807,13 +819,7 @@ def _unit_scores(s: CaseState, raw: Any) -> dict[str, dict[str, Any]] | str | No
             return f"{unit!r} is not a unit of the dispatch"
         if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
             return "quality is scored 1 to 5"
-        fed = task.fed_back_at
-        timely = (
-            fed is not None
-            and (s.overdue_at is None or fed <= s.overdue_at)
-            and (s.handle_due is None or fed <= s.handle_due)
-        )
-        out[unit] = {"quality": score, "lead": task.lead, "timely": timely}
+        out[unit] = {"quality": score, "lead": task.lead, "timely": fed_back_on_time(s, task)}
     return out
 
 
