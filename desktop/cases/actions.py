@@ -294,6 +294,11 @@ class NoteForm(ActionForm):
                 .replace("%1", words.day(int(pending.get("until", 0))))
                 .replace("%2", str(pending.get("reason", "")))
             )
+            due = s.handle_due
+            if due is not None and (s.overdue_at is not None or due < self.snapshot.now):
+                intro += "\n" + self.tr(
+                    "The deadline %1 has passed: the case stays on record as not closed on time."
+                ).replace("%1", words.when(s.overdue_at or due))
         if a in (Action.APPROVE_PARK, Action.DENY_PARK) and s.park_pending:
             pending = s.park_pending
             intro = (

@@ -755,6 +755,10 @@
         <translation>申请延期至 %1。理由：%2</translation>
     </message>
     <message>
+        <source>The deadline %1 has passed: the case stays on record as not closed on time.</source>
+        <translation>原期限 %1 已过：批准延期后本件仍计为未按期办结。</translation>
+    </message>
+    <message>
         <source>Requested: park the case, review on %1. Reason: %2</source>
         <translation>申请挂账，复查日期 %1。理由：%2</translation>
     </message>

@@ -92,6 +92,10 @@ def test_an_extension_for_an_overdue_case_defaults_a_week_ahead_and_keeps_the_ov
     work.act_as("supervisor")
     work.clock.advance(hours=1)
     approve = open_form(qtbot, detail, A.APPROVE_EXTENSION)
+    # The supervisor decides knowing the miss stays on record.
+    assert approve.intro.text().endswith(
+        "原期限 2025-06-05 23:59 已过：批准延期后本件仍计为未按期办结。"
+    )
     submit_ok(qtbot, detail, approve)
     state = work.state(case_id)
     assert state.handle_due == day_end(2025, 6, 20)
