@@ -47,6 +47,14 @@ REASONS: dict[str, str] = {
         QT_TRANSLATE_NOOP("Refusals", "the case is not waiting for verification"),
         QT_TRANSLATE_NOOP("Refusals", "only an open case that is not yet handled can be escalated"),
         QT_TRANSLATE_NOOP("Refusals", "the case is already at county level"),
+        QT_TRANSLATE_NOOP("Refusals", "the unit urged is not handling this case"),
+        QT_TRANSLATE_NOOP(
+            "Refusals", "unit scores name each unit of the dispatch with a score of 1 to 5"
+        ),
+        QT_TRANSLATE_NOOP(
+            "Refusals",
+            "the case was escalated to the county: the county command centre takes this step",
+        ),
         QT_TRANSLATE_NOOP("Refusals", "only an open case can be urged"),
         QT_TRANSLATE_NOOP("Refusals", "only an accepted case in hand can be parked"),
         QT_TRANSLATE_NOOP("Refusals", "a park request is already waiting for approval"),
@@ -123,6 +131,11 @@ PATTERNS: list[tuple[re.Pattern[str], Any, tuple[_Wording, ...]]] = [
     (
         re.compile(r"^unknown urgency (.+)$"),
         QT_TRANSLATE_NOOP("Refusals", "unknown urgency %1"),
+        (_as_is,),
+    ),
+    (
+        re.compile(r"^(.+) is not a unit of the dispatch$"),
+        QT_TRANSLATE_NOOP("Refusals", "%1 is not a unit of the dispatch"),
         (_as_is,),
     ),
     (

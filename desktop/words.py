@@ -95,6 +95,7 @@ TASK_STATE = {
     "assigned": QT_TRANSLATE_NOOP("Words", "Handling"),
     "returned": QT_TRANSLATE_NOOP("Words", "Returned"),
     "fed_back": QT_TRANSLATE_NOOP("Words", "Fed back"),
+    "withdrawn": QT_TRANSLATE_NOOP("Words", "Withdrawn"),
 }
 
 SATISFACTION = {

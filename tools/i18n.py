@@ -43,6 +43,7 @@ CASES_FILES = (
     "desktop/cases/actions.py",
     "desktop/cases/photos.py",
     "desktop/cases/timeline.py",
+    "desktop/cases/sheet.py",
     "desktop/report/",
     "desktop/refusals.py",
     "desktop/words.py",

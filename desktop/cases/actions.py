@@ -281,7 +281,6 @@ class NoteForm(ActionForm):
             Action.REJECT: self.tr(
                 "The case leaves the loop as rejected (invalid or out of scope). Say why."
             ),
-            Action.URGE: self.tr("Urge the units handling this case (督办)."),
             Action.RESUME: self.tr("Take the case off the parked list and continue handling."),
             Action.ARCHIVE: self.tr(
                 "Archive this closed case. It can then be evaluated, but no longer edited."
@@ -295,6 +294,11 @@ class NoteForm(ActionForm):
                 .replace("%1", words.day(int(pending.get("until", 0))))
                 .replace("%2", str(pending.get("reason", "")))
             )
+            due = s.handle_due
+            if due is not None and (s.overdue_at is not None or due < self.snapshot.now):
+                intro += "\n" + self.tr(
+                    "The deadline %1 has passed: the case stays on record as not closed on time."
+                ).replace("%1", words.when(s.overdue_at or due))
         if a in (Action.APPROVE_PARK, Action.DENY_PARK) and s.park_pending:
             pending = s.park_pending
             intro = (
@@ -352,7 +356,7 @@ class TaskChooser(QComboBox):
 class _TaskForm(ActionForm):
     def add_task_row(self) -> None:
         self.task = TaskChooser(self.snapshot, self.actor, self)
-        self.form.addRow(self.tr("Sub-task"), self.task)
+        self.form.addRow(self.tr("Handling unit"), self.task)
 
     def chosen_task(self) -> str:
         task = self.task.task()
@@ -392,11 +396,21 @@ class ExtensionForm(_TaskForm):
     def build(self) -> None:
         self.add_task_row()
         due = self.state.handle_due
-        start = _qdate(due) if due is not None else _qdate(self.snapshot.now)
+        today = _qdate(self.snapshot.now)
+        # A week past the current deadline — or, for an overdue case, a week from today (a
+        # week past a deadline long gone would be in the past, and the date box showed today).
+        start = _qdate(due) if due is not None and due > self.snapshot.now else today
         self.current_due = due
-        if due is not None:
+        if due is not None and due < self.snapshot.now:
+            self.set_intro(
+                self.tr(
+                    "Current deadline: %1, already passed. An extension does not erase the "
+                    "overdue: the case counts as not closed on time."
+                ).replace("%1", words.when(due))
+            )
+        elif due is not None:
             self.set_intro(self.tr("Current deadline: %1").replace("%1", words.when(due)))
-        self.until = _date_edit(self, start.addDays(7), _qdate(self.snapshot.now))
+        self.until = _date_edit(self, start.addDays(7), today)
         self.until.setObjectName("until")
         self.form.addRow(self.tr("New deadline"), self.until)
         self.reason = _box(self, self.tr("Why more time is needed"))
@@ -497,6 +511,7 @@ class DispatchForm(ActionForm):
         self.form.addRow(self.tr("Note"), self.note)
         self.assisting.itemChanged.connect(self._update_title)
         self.lead.currentIndexChanged.connect(self._update_title)
+        self.lead.currentIndexChanged.connect(self._hide_lead)
         if self.state.tasks:
             self.set_intro(
                 self.tr("Dispatching again replaces the current dispatch and its sub-tasks.")
@@ -519,6 +534,18 @@ class DispatchForm(ActionForm):
             for i in range(self.assisting.count())
             if self.assisting.item(i).checkState() == Qt.CheckState.Checked
         ]
+
+    def _hide_lead(self, *_: object) -> None:
+        """The lead department is not offered again as an assisting one (协办)."""
+        lead = str(self.lead.currentData() or "")
+        kind, _sep, code = lead.partition(":")
+        chosen = code if kind == AssigneeKind.DEPARTMENT.value else None
+        for i in range(self.assisting.count()):
+            item = self.assisting.item(i)
+            is_lead = item.data(Qt.ItemDataRole.UserRole) == chosen
+            if is_lead and not item.isHidden():
+                item.setCheckState(Qt.CheckState.Unchecked)
+            item.setHidden(is_lead)
 
     def _update_title(self, *_: object) -> None:
         joint = bool(self.assisting_codes())
@@ -720,6 +747,30 @@ class EscalateForm(ActionForm):
         return self.act({"reason": reason, "to": int(target)})
 
 
+class UrgeForm(ActionForm):
+    """督办: urge the case as a whole, or one unit handling it (lead or assisting)."""
+
+    def build(self) -> None:
+        self.set_intro(self.tr("Urge the units handling this case (督办)."))
+        self.unit = QComboBox(self)
+        self.unit.setObjectName("unit")
+        self.unit.addItem(self.tr("All units handling the case"), None)
+        for task in self.state.active_tasks():
+            self.unit.addItem(task_label(task, self.snapshot.info), task.assignee)
+        self.form.addRow(self.tr("Unit urged"), self.unit)
+        self.note = _box(self, height=64)
+        self.note.setObjectName("note")
+        self.form.addRow(self.tr("Note (optional)"), self.note)
+
+    def job(self) -> Job:
+        text = _text(self.note)
+        payload: dict[str, Any] = {"note": text} if text else {}
+        unit = self.unit.currentData()
+        if unit:
+            payload["unit"] = str(unit)
+        return self.act(payload)
+
+
 class ParkForm(ActionForm):
     """申请挂账: a case that cannot be solved now, with a reason and a date to look again."""
 
@@ -759,6 +810,21 @@ class EvaluateForm(ActionForm):
         for score in range(5, 0, -1):
             self.quality.addItem(self.tr("%1 points").replace("%1", str(score)), score)
         self.form.addRow(self.tr("Quality"), self.quality)
+        # A joint dispatch: each unit, lead and assisting, is scored on its own part.
+        self.unit_scores: dict[str, QComboBox] = {}
+        tasks = self.state.active_tasks()
+        if len(tasks) > 1:
+            for task in tasks:
+                box = QComboBox(self)
+                box.setObjectName(f"quality_{task.assignee}")
+                box.addItem(self.tr("— choose —"), None)
+                for score in range(5, 0, -1):
+                    box.addItem(self.tr("%1 points").replace("%1", str(score)), score)
+                self.unit_scores[task.assignee] = box
+                self.form.addRow(
+                    self.tr("Quality: %1").replace("%1", task_label(task, self.snapshot.info)),
+                    box,
+                )
         self.satisfaction = QComboBox(self)
         self.satisfaction.setObjectName("satisfaction")
         self.satisfaction.addItem(self.tr("— choose —"), None)
@@ -773,12 +839,25 @@ class EvaluateForm(ActionForm):
         quality = self.quality.currentData()
         if quality is None:
             raise Invalid(self.tr("Score the quality from 1 to 5."), self.quality)
+        units: dict[str, int] = {}
+        for unit, box in self.unit_scores.items():
+            score = box.currentData()
+            if score is None:
+                raise Invalid(
+                    self.tr("Score each unit of the joint dispatch from 1 to 5."), box
+                )
+            units[unit] = int(score)
         satisfaction = self.satisfaction.currentData()
         if satisfaction is None:
             raise Invalid(self.tr("Choose the resident's satisfaction."), self.satisfaction)
-        return self.act(
-            {"quality": int(quality), "satisfaction": str(satisfaction), "note": _text(self.note)}
-        )
+        payload: dict[str, Any] = {
+            "quality": int(quality),
+            "satisfaction": str(satisfaction),
+            "note": _text(self.note),
+        }
+        if units:
+            payload["units"] = units
+        return self.act(payload)
 
 
 # -- descriptive fields and conflicts ----------------------------------------------------------
@@ -991,7 +1070,7 @@ _FORMS: dict[Action, type[ActionForm]] = {
     Action.VERIFY_PASS: VerifyForm,
     Action.VERIFY_FAIL: VerifyForm,
     Action.ESCALATE: EscalateForm,
-    Action.URGE: NoteForm,
+    Action.URGE: UrgeForm,
     Action.REQUEST_PARK: ParkForm,
     Action.APPROVE_PARK: NoteForm,
     Action.DENY_PARK: NoteForm,

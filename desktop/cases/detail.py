@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -39,7 +40,7 @@ from shiboken6 import isValid
 
 from sync.model.calendar import WorkCalendar
 from sync.model.clock import Millis
-from sync.model.records import Action, Actor, Attachment, Entry, Light, Role, Status
+from sync.model.records import Action, Actor, Attachment, Entry, Light, Role, Status, TaskState
 from sync.model.workflow import CaseState, allowed_actions
 from sync.store import Store
 from sync.store import attachments as photo_store
@@ -49,8 +50,10 @@ from sync.store.errors import StoreError
 from .. import names as names_module
 from .. import refusals, words
 from ..context import AppContext
-from .actions import PHONE_ROLES, ActionForm, Snapshot, form_for, task_label
+from . import sheet
+from .actions import PHONE_ROLES, ActionForm, Snapshot, form_for
 from .photos import IMAGE_FILTER_PATTERNS, PhotoOutcome, PhotoStrip, attach_checked
+from .sheet import task_row
 from .timeline import TimelineInfo, TimelineView, describe
 
 translate = QCoreApplication.translate
@@ -140,6 +143,7 @@ class CaseDetail(QWidget):
         self._buttons: dict[Action, QPushButton] = {}
         self._allowed: list[Action] = []
         self.current_form: ActionForm | None = None
+        self.print_dialog: QPrintDialog | None = None  # while open (tests close it)
 
         self.pages = QStackedWidget(self)
         self.placeholder = QLabel(self.tr("Choose a case to see its details."), self)
@@ -147,6 +151,7 @@ class CaseDetail(QWidget):
         self.placeholder.setObjectName("detailPlaceholder")
         self.pages.addWidget(self.placeholder)
         scroll = QScrollArea(self)
+        self.scroll_area = scroll
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         # The detail fits the panel's width and scrolls only down.
@@ -201,6 +206,18 @@ class CaseDetail(QWidget):
         # minimum width, and one long line pushed the whole detail past the window's edge.
         meta.addWidget(self.number)
         meta.addStretch(1)
+        self.print_button = QPushButton(self.tr("Print…"), content)
+        self.print_button.setObjectName("printCase")
+        self.print_button.setToolTip(self.tr("Print the case sheet, or save it as PDF"))
+        self.print_button.clicked.connect(self.print_case)
+        meta.addWidget(self.print_button)
+        self.print_order_button = QPushButton(self.tr("Print dispatch orders…"), content)
+        self.print_order_button.setObjectName("printDispatchOrders")
+        self.print_order_button.setToolTip(
+            self.tr("One dispatch order (交办单) per unit handling the case, for it to sign")
+        )
+        self.print_order_button.clicked.connect(self.print_dispatch_orders)
+        meta.addWidget(self.print_order_button)
         outer.addLayout(meta)
         state_row = QHBoxLayout()
         for w in (self.status, self.level, self.light, self.deadline):
@@ -311,6 +328,45 @@ class CaseDetail(QWidget):
         outer.addWidget(timeline_box, 1)
         return content
 
+    # -- printing ---------------------------------------------------------------------------
+
+    def sheet_html(self) -> str | None:
+        """The 事件处置单 of the case on show, as printed (None when no case is shown)."""
+        snap = self._snapshot
+        if snap is None:
+            return None
+        return sheet.sheet_html(snap.state, snap.entries, snap.info, self.ctx.ops.gui_store().now())
+
+    def dispatch_orders_html(self) -> str | None:
+        """The 交办单 of the case on show, one page per unit (None when not dispatched)."""
+        snap = self._snapshot
+        if snap is None:
+            return None
+        now = self.ctx.ops.gui_store().now()
+        return sheet.dispatch_order_html(snap.state, snap.entries, snap.info, now)
+
+    def print_case(self) -> None:
+        """Print the case sheet through Qt's print dialog (to a printer, or to a PDF file)."""
+        self._print(self.sheet_html(), self.tr("Print the case sheet"))
+
+    def print_dispatch_orders(self) -> None:
+        """Print a 交办单 for each unit handling the case, through Qt's print dialog."""
+        self._print(self.dispatch_orders_html(), self.tr("Print dispatch orders"))
+
+    def _print(self, html_text: str | None, title: str) -> None:
+        if html_text is None:
+            return
+        printer = sheet.a4_printer(QPrinter(QPrinter.PrinterMode.HighResolution))
+        dialog = QPrintDialog(printer, self)
+        dialog.setObjectName("printDialog")
+        dialog.setWindowTitle(title)
+        self.print_dialog = dialog
+        try:
+            if dialog.exec() == QPrintDialog.DialogCode.Accepted:
+                sheet.print_sheet(html_text, printer)
+        finally:
+            self.print_dialog = None
+
     # -- what is shown ----------------------------------------------------------------------
 
     def case_id(self) -> str | None:
@@ -326,9 +382,14 @@ class CaseDetail(QWidget):
             self._phone_revealed = False
             self._close_form()
             self.notice.hide()
+        new_case = case_id != self._case_id
         self._case_id = case_id
         self._signature = None
         self.reload()
+        if new_case:
+            # Another case (F8, a click in the list) opens at its header, not at the scroll
+            # position the previous case was left at.
+            self.scroll_area.verticalScrollBar().setValue(0)
 
     def reload(self) -> None:
         """Read the shown case again; rebuilds the view only when something changed."""
@@ -470,6 +531,12 @@ class CaseDetail(QWidget):
             )
         if s.status == Status.PARKED and s.park_review:
             out.append(self.tr("Parked; review on %1").replace("%1", words.day(s.park_review)))
+        if s.overdue_at is not None:
+            out.append(
+                self.tr("Ran past its deadline of %1: counted as not closed on time.").replace(
+                    "%1", words.when(s.overdue_at)
+                )
+            )
         if s.extensions:
             extensions = s.extensions
             out.append(translate("CaseDetail", "Extended %n time(s)", "", extensions))
@@ -492,20 +559,15 @@ class CaseDetail(QWidget):
     def _fill_tasks(self, s: CaseState, info: TimelineInfo) -> None:
         self.tasks.clear()
         for task in s.tasks:
-            detail = task.result or task.reason
-            if task.reason == "escalated":
-                detail = self.tr("withdrawn: the case was escalated")
-            item = QTreeWidgetItem(
-                [
-                    task_label(task, info),
-                    words.task_state(task.state),
-                    detail,
-                    words.when(task.fed_back_at),
-                ]
-            )
+            cells = task_row(task, s, info)
+            detail = cells[2]
+            item = QTreeWidgetItem(cells)
             item.setToolTip(2, detail)
             self.tasks.addTopLevelItem(item)
         self.dispatch_box.setVisible(bool(s.tasks))
+        self.print_order_button.setVisible(
+            any(t.state == TaskState.ASSIGNED for t in s.active_tasks())
+        )
 
     def _fill_conflicts(self, s: CaseState, entries: Sequence[Entry], info: TimelineInfo) -> None:
         by_id = {e.id: e for e in entries}

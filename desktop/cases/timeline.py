@@ -17,7 +17,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
 from sync.model.records import CASE_FIELDS, Action, Actor, AssigneeKind, Entry, Role
-from sync.model.workflow import CaseState
+from sync.model.workflow import HOUR_MS, CaseState
 
 from .. import refusals, words
 from ..names import Names
@@ -184,6 +184,9 @@ def describe_step(entry: Entry, info: TimelineInfo) -> str:
         if note:
             parts.append(note)
         return _with(words.action(a), translate("Timeline", "; ").join(parts))
+    if a == Action.URGE and p.get("unit"):
+        urged = _fill(translate("Timeline", "Urged %1"), info.unit(str(p.get("unit"))))
+        return _with(urged, _text(p, "note"))
     # accept, approve/deny extension or parking, urge, resume, archive …
     return _with(words.action(a), _text(p, "reason") or _text(p, "note") or _text(p, "text"))
 
@@ -191,6 +194,17 @@ def describe_step(entry: Entry, info: TimelineInfo) -> str:
 def describe(entry: Entry, info: TimelineInfo, state: CaseState | None = None) -> str:
     """One full timeline line: time, who, what, and whether it stands."""
     line = f"{words.when(entry.at)} {info.who(entry)} {describe_step(entry, info)}"
+    if state is not None and entry.id == state.overdue_entry and state.overdue_at is not None:
+        # The overdue record stays in the history, whatever an extension did afterwards.
+        hours = (entry.at - state.overdue_at) // HOUR_MS
+        if hours < 48:
+            late = max(int(hours), 1)
+            line += translate("Timeline", " [%n hour(s) past the deadline]", "", late)
+        else:
+            late = int(hours // 24)
+            line += translate("Timeline", " [%n day(s) past the deadline]", "", late)
+    if state is not None and entry.id in state.lapsed:
+        line += translate("Timeline", " [not decided; lapsed when the case moved on]")
     if state is not None:
         if entry.id in state.voided:
             line += translate("Timeline", " [voided]")

@@ -18,6 +18,30 @@
 <context>
     <name>CaseDetail</name>
     <message>
+        <source>Print dispatch orders…</source>
+        <translation>打印交办单…</translation>
+    </message>
+    <message>
+        <source>One dispatch order (交办单) per unit handling the case, for it to sign</source>
+        <translation>为每个承办单位各打印一份交办单，供签收</translation>
+    </message>
+    <message>
+        <source>Print dispatch orders</source>
+        <translation>打印交办单</translation>
+    </message>
+    <message>
+        <source>Print…</source>
+        <translation>打印…</translation>
+    </message>
+    <message>
+        <source>Print the case sheet, or save it as PDF</source>
+        <translation>打印事件处置单，或另存为 PDF</translation>
+    </message>
+    <message>
+        <source>Print the case sheet</source>
+        <translation>打印事件处置单</translation>
+    </message>
+    <message>
         <source>%n hour(s) overdue</source>
         <translation>已超期 %n 小时</translation>
     </message>
@@ -194,8 +218,20 @@
         <translation>否</translation>
     </message>
     <message>
-        <source>withdrawn: the case was escalated</source>
-        <translation>已收回：事件已上报升级</translation>
+        <source>the case was escalated</source>
+        <translation>事件已上报升级</translation>
+    </message>
+    <message>
+        <source> · scored %1 of 5</source>
+        <translation> · 评分 %1 分</translation>
+    </message>
+    <message>
+        <source> (urged %n time(s))</source>
+        <translation>（被督办 %n 次）</translation>
+    </message>
+    <message>
+        <source>Ran past its deadline of %1: counted as not closed on time.</source>
+        <translation>已超过办理期限（%1）：计为未按期办结。</translation>
     </message>
     <message>
         <source>Workflow conflict: %1 — %2</source>
@@ -236,6 +272,157 @@
     <message>
         <source>Only operators and supervisors may see the full number.</source>
         <translation>只有值班员和分管领导可以查看完整号码。</translation>
+    </message>
+</context>
+<context>
+    <name>CaseSheet</name>
+    <message>
+        <source>Dispatch order</source>
+        <translation>事件交办单</translation>
+    </message>
+    <message>
+        <source>To</source>
+        <translation>承办单位</translation>
+    </message>
+    <message>
+        <source>Together with</source>
+        <translation>协同单位</translation>
+    </message>
+    <message>
+        <source>Instructions</source>
+        <translation>交办要求</translation>
+    </message>
+    <message>
+        <source>Dispatched</source>
+        <translation>交办时间</translation>
+    </message>
+    <message>
+        <source>Received by (signature)</source>
+        <translation>签收人（签字）</translation>
+    </message>
+    <message>
+        <source>Result of the handling</source>
+        <translation>办理结果</translation>
+    </message>
+    <message>
+        <source> (ran past its deadline of %1)</source>
+        <translation>（曾超过期限 %1）</translation>
+    </message>
+    <message>
+        <source> (extended %n time(s))</source>
+        <translation>（已延期 %n 次）</translation>
+    </message>
+    <message>
+        <source>Case handling sheet</source>
+        <translation>事件处置单</translation>
+    </message>
+    <message>
+        <source>No. %1</source>
+        <translation>编号：%1</translation>
+    </message>
+    <message>
+        <source>Printed %1</source>
+        <translation>打印时间：%1</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>事件标题</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>事件类别</translation>
+    </message>
+    <message>
+        <source>Urgency</source>
+        <translation>紧急程度</translation>
+    </message>
+    <message>
+        <source>Place</source>
+        <translation>发生地点</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>信息来源</translation>
+    </message>
+    <message>
+        <source>Reported</source>
+        <translation>上报</translation>
+    </message>
+    <message>
+        <source>Reporter</source>
+        <translation>反映人</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>事件描述</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>办理状态</translation>
+    </message>
+    <message>
+        <source>Handling due</source>
+        <translation>办理时限</translation>
+    </message>
+    <message>
+        <source>Dispatch and handling</source>
+        <translation>派遣与处置</translation>
+    </message>
+    <message>
+        <source>Handling unit</source>
+        <translation>承办单位</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Result / reason</source>
+        <translation>处置结果／理由</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>流转记录</translation>
+    </message>
+    <message>
+        <source>Verified and closed %1</source>
+        <translation>核查通过，%1 结案</translation>
+    </message>
+    <message>
+        <source>Closed on time</source>
+        <translation>按期办结</translation>
+    </message>
+    <message>
+        <source>Not closed on time</source>
+        <translation>未按期办结</translation>
+    </message>
+    <message>
+        <source>Evaluation: quality %1 of 5, %2</source>
+        <translation>考核评价：质量 %1 分（满分 5 分），%2</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>办理结果</translation>
+    </message>
+    <message>
+        <source>Handled by (signature)</source>
+        <translation>承办人（签字）</translation>
+    </message>
+    <message>
+        <source>Verified by (signature)</source>
+        <translation>核查人（签字）</translation>
+    </message>
+    <message>
+        <source>Supervisor (signature)</source>
+        <translation>分管领导（签字）</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>日期</translation>
     </message>
 </context>
 <context>
@@ -425,6 +612,14 @@
         <translation>请为办理质量打分（1–5 分）。</translation>
     </message>
     <message>
+        <source>Quality: %1</source>
+        <translation>质量评分：%1</translation>
+    </message>
+    <message>
+        <source>Score each unit of the joint dispatch from 1 to 5.</source>
+        <translation>请为联合处置的每个承办单位评分（1 至 5 分）。</translation>
+    </message>
+    <message>
         <source>Choose the resident&apos;s satisfaction.</source>
         <translation>请选择群众满意度。</translation>
     </message>
@@ -434,6 +629,10 @@
     <message>
         <source>Current deadline: %1</source>
         <translation>当前办理时限：%1</translation>
+    </message>
+    <message>
+        <source>Current deadline: %1, already passed. An extension does not erase the overdue: the case counts as not closed on time.</source>
+        <translation>当前期限：%1，已超期。延期不抹去超期记录：本件计为未按期办结。</translation>
     </message>
     <message>
         <source>New deadline</source>
@@ -544,10 +743,6 @@
         <translation>此事件将作不予受理处理（无效或不属于受理范围），请说明理由。</translation>
     </message>
     <message>
-        <source>Urge the units handling this case (督办).</source>
-        <translation>督办此事件的承办单位。</translation>
-    </message>
-    <message>
         <source>Take the case off the parked list and continue handling.</source>
         <translation>解除挂账，恢复办理。</translation>
     </message>
@@ -558,6 +753,10 @@
     <message>
         <source>Requested: new deadline %1. Reason: %2</source>
         <translation>申请延期至 %1。理由：%2</translation>
+    </message>
+    <message>
+        <source>The deadline %1 has passed: the case stays on record as not closed on time.</source>
+        <translation>原期限 %1 已过：批准延期后本件仍计为未按期办结。</translation>
     </message>
     <message>
         <source>Requested: park the case, review on %1. Reason: %2</source>
@@ -725,6 +924,22 @@
     <message>
         <source>the case is already at county level</source>
         <translation>该事件已在县级办理</translation>
+    </message>
+    <message>
+        <source>unit scores name each unit of the dispatch with a score of 1 to 5</source>
+        <translation>承办单位评分须逐一给出本次派遣的各单位，分值为 1 至 5</translation>
+    </message>
+    <message>
+        <source>%1 is not a unit of the dispatch</source>
+        <translation>%1 不是本次派遣的承办单位</translation>
+    </message>
+    <message>
+        <source>the unit urged is not handling this case</source>
+        <translation>被督办的单位不是此事件的承办单位</translation>
+    </message>
+    <message>
+        <source>the case was escalated to the county: the county command centre takes this step</source>
+        <translation>事件已上报至县级：此步骤由县级指挥中心办理</translation>
     </message>
     <message>
         <source>only an open case can be urged</source>
@@ -1215,6 +1430,22 @@
         <translation>【已作废】</translation>
     </message>
     <message>
+        <source> [not decided; lapsed when the case moved on]</source>
+        <translation>【未审批，事件已进入下一环节，申请失效】</translation>
+    </message>
+    <message>
+        <source>Urged %1</source>
+        <translation>督办 %1</translation>
+    </message>
+    <message>
+        <source> [%n hour(s) past the deadline]</source>
+        <translation>【超期 %n 小时】</translation>
+    </message>
+    <message>
+        <source> [%n day(s) past the deadline]</source>
+        <translation>【超期 %n 天】</translation>
+    </message>
+    <message>
         <source> [conflict: %1]</source>
         <translation>【冲突：%1】</translation>
     </message>
@@ -1224,6 +1455,25 @@
     <message>
         <source>Case history</source>
         <translation>流转记录</translation>
+    </message>
+</context>
+<context>
+    <name>UrgeForm</name>
+    <message>
+        <source>Urge the units handling this case (督办).</source>
+        <translation>督办此事件的承办单位。</translation>
+    </message>
+    <message>
+        <source>All units handling the case</source>
+        <translation>全部承办单位</translation>
+    </message>
+    <message>
+        <source>Unit urged</source>
+        <translation>督办单位</translation>
+    </message>
+    <message>
+        <source>Note (optional)</source>
+        <translation>备注（选填）</translation>
     </message>
 </context>
 <context>
@@ -1480,6 +1730,10 @@
         <translation>已反馈</translation>
     </message>
     <message>
+        <source>Withdrawn</source>
+        <translation>已收回</translation>
+    </message>
+    <message>
         <source>Satisfied</source>
         <translation>满意</translation>
     </message>
@@ -1563,8 +1817,8 @@
 <context>
     <name>_TaskForm</name>
     <message>
-        <source>Sub-task</source>
-        <translation>子任务</translation>
+        <source>Handling unit</source>
+        <translation>承办单位</translation>
     </message>
     <message>
         <source>There is no open sub-task of your unit on this case.</source>

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..model.clock import Millis
 from ..model.records import Action, Actor, AssigneeKind, Entry, Grid, GridKind, Role, Urgency
-from ..model.workflow import Rules
+from ..model.workflow import Rules, clock_left, restarted_due
 from . import names, texts
 from .ids import device_code, uuid7_at
 from .places import Village, World
@@ -551,8 +551,12 @@ class CaseMaker:
             if sc.park == "stay":
                 return key
             if sc.park == "resume":
+                hours = self.rules.taxonomy[kind.code].deadline(urgency).handle_days is None
+                left = clock_left(due, t, hours=hours, calendar=self.rules.calendar)
                 t = plan.add(review + self._delay(rng, 0, 72), Action.RESUME, operator, {})
-                # The deadline ran out while parked: the lead unit asks for a new one.
+                # Parking stopped the clock; it restarts with what was left, and the lead unit
+                # asks for more time on top of it.
+                due = restarted_due(left, t, self.rules.calendar)
                 until = max(due, t) + rng.randint(7, 15) * DAY
                 lead = tasks[0]
                 t = plan.add(

@@ -143,8 +143,13 @@ class AssigneeKind(StrEnum):
 
 class TaskState(StrEnum):
     ASSIGNED = "assigned"  # 处置中
-    RETURNED = "returned"  # 已退单
+    RETURNED = "returned"  # 已退单 (the unit said the dispatch was wrong)
     FED_BACK = "fed_back"  # 已反馈
+    WITHDRAWN = "withdrawn"  # 已收回 (taken back by the command: the case was escalated)
+
+
+#: Sub-task states that no longer count: the unit gave the task back, or it was taken back.
+INACTIVE_TASK_STATES = frozenset({TaskState.RETURNED, TaskState.WITHDRAWN})
 
 
 class Satisfaction(StrEnum):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .records import Action, Actor, AssigneeKind, Level, Role
-from .workflow import OPENING, TASK_ACTIONS, CaseState
+from .workflow import COUNTY_COMMAND, OPENING, TASK_ACTIONS, CaseState, authority
 
 __all__ = [
     "OPENING",
@@ -311,6 +311,11 @@ def check_entry(
     whose = _meets(case.keys, device_keys, mine)
     if whose:
         return _out("the case", whose)
+    if action in COUNTY_COMMAND and actor.township is not None:
+        # After escalation to the county only county-level accounts take the command's steps.
+        level = authority(case.state, action, actor)
+        if level is not None:
+            return Refusal("not_allowed", level)
 
     if action in TASK_ACTIONS and actor.role != Role.OPERATOR:
         units = {actor.department_code, *actor.grid_ids} - {None}

@@ -24,6 +24,7 @@ from .calendar import DEFAULT_CALENDAR, WorkCalendar
 from .clock import Millis
 from .records import (
     CASE_FIELDS,
+    INACTIVE_TASK_STATES,
     OPEN_STATUSES,
     Action,
     Actor,
@@ -79,6 +80,27 @@ TASK_ACTIONS = frozenset({Action.RETURN, Action.FEEDBACK, Action.REQUEST_EXTENSI
 #: Actions that open a case (the first entry of every timeline is one of these).
 OPENING = frozenset({Action.REPORT, Action.SELF_HANDLE})
 
+#: The command's steps on a case. Once a case is escalated to the county, only a county-level
+#: account (one of no township) takes them: the township sees the case and its progress, and
+#: its units still handle what the county hands down to them.
+COUNTY_COMMAND = frozenset(
+    {
+        Action.ACCEPT,
+        Action.REJECT,
+        Action.MERGE,
+        Action.DISPATCH,
+        Action.VERIFY_PASS,
+        Action.VERIFY_FAIL,
+        Action.APPROVE_EXTENSION,
+        Action.DENY_EXTENSION,
+        Action.APPROVE_PARK,
+        Action.DENY_PARK,
+        Action.RESUME,
+        Action.ARCHIVE,
+        Action.EVALUATE,
+    }
+)
+
 
 @dataclass(slots=True)
 class Task:
@@ -91,6 +113,7 @@ class Task:
     result: str = ""
     fed_back_at: Millis | None = None
     reason: str = ""  # why it was returned
+    urges: int = 0  # 督办 aimed at this unit (assessments rank departments by them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +157,19 @@ class CaseState:
     handle_start: Millis | None = None  # when the running handling deadline was set
     extension_pending: dict[str, Any] | None = None
     extensions: int = 0
+    #: The overdue record: the first handling deadline the case was still open past (seen at
+    #: the time of a later step), or None. A later extension or parking never clears it; a
+    #: case with one is not 按期办结 however its deadline moved afterwards.
+    overdue_at: Millis | None = None
+    overdue_entry: str | None = None  # the step that found it overdue (the timeline marks it)
     park_pending: dict[str, Any] | None = None
     park_review: Millis | None = None
     status_before_park: Status | None = None
+    #: What was left of the handling clock when the case was parked: ("days", working days),
+    #: ("ms", milliseconds) for a deadline in hours, or ("late", ms already overdue).
+    clock_left: tuple[str, int] | None = None
+    #: The request entries (延期/挂账) a later step made moot before anyone decided them.
+    lapsed: list[str] = field(default_factory=list)
     urges: int = 0
     merged_into: str | None = None
     reject_reason: str = ""
@@ -189,15 +222,32 @@ class CaseState:
             return Light.YELLOW
         return Light.GREEN
 
+    @property
+    def lapsed_requests(self) -> int:
+        return len(self.lapsed)
+
+    def was_overdue(self, now: Millis | None = None) -> bool:
+        """Whether the case ever ran past its handling deadline: the overdue record, or (for
+        a case still open) red at ``now``. What 按期办结率 and overdue counts should use."""
+        if self.overdue_at is not None:
+            return True
+        return now is not None and self.light(now) == Light.RED and self.status != Status.REPORTED
+
     def active_tasks(self) -> list[Task]:
-        return [t for t in self.tasks if t.state != TaskState.RETURNED]
+        return [t for t in self.tasks if t.state not in INACTIVE_TASK_STATES]
 
     def lead_task(self) -> Task | None:
-        return next((t for t in self.tasks if t.lead and t.state != TaskState.RETURNED), None)
+        return next(
+            (t for t in self.tasks if t.lead and t.state not in INACTIVE_TASK_STATES), None
+        )
 
     def task_for(self, assignee: str) -> Task | None:
         return next(
-            (t for t in self.tasks if t.assignee == assignee and t.state != TaskState.RETURNED),
+            (
+                t
+                for t in self.tasks
+                if t.assignee == assignee and t.state not in INACTIVE_TASK_STATES
+            ),
             None,
         )
 
@@ -279,9 +329,12 @@ def project(entries: Iterable[Entry], rules: Rules | None = None) -> CaseState:
                 WorkflowConflict(e.id, e.action, "the case was already reported")
             )
             continue
+        _note_overdue(state, e)
         reason = _apply(state, e, rules)
         if reason is not None:
             state.conflicts.append(WorkflowConflict(e.id, e.action, reason))
+        else:
+            _settle_requests(state)
     if not opened:
         raise ValueError("the timeline holds no report entry")
     return state
@@ -300,6 +353,9 @@ def check(
     rules = rules or default_rules()
     if actor.role not in ROLES[action]:
         return f"a {actor.role.value} may not {action.value.replace('_', ' ')} a case"
+    level = authority(state, action, actor)
+    if level is not None:
+        return level
     if state is None:
         if action not in OPENING:
             return "there is no such case yet"
@@ -322,6 +378,8 @@ def allowed_actions(state: CaseState, actor: Actor) -> list[Action]:
     for action in Action:
         if action in OPENING or actor.role not in ROLES[action]:
             continue
+        if authority(state, action, actor) is not None:
+            continue
         if _precondition(state, action) is not None:
             continue
         if action in TASK_ACTIONS and actor.role != Role.OPERATOR:
@@ -332,6 +390,22 @@ def allowed_actions(state: CaseState, actor: Actor) -> list[Action]:
             continue
         result.append(action)
     return result
+
+
+def authority(state: CaseState | None, action: Action, actor: Actor) -> str | None:
+    """Why the level that owns the case keeps ``actor`` from this step, or None.
+
+    After 上报升级 to the county, the county command centre accepts, dispatches (to county
+    departments, or down to township units: 交办), verifies and decides requests; a township
+    account sees the case and its progress, and its units handle what is handed to them."""
+    if (
+        state is not None
+        and state.level >= Level.COUNTY
+        and actor.township is not None
+        and action in COUNTY_COMMAND
+    ):
+        return "the case was escalated to the county: the county command centre takes this step"
+    return None
 
 
 def _precondition(s: CaseState, action: Action) -> str | None:
@@ -528,7 +602,13 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
             return "an extension needs a reason"
         if s.handle_due is not None and until <= s.handle_due:
             return "the new deadline must be later than the current one"
-        s.extension_pending = {"until": until, "reason": reason, "by": e.actor_id}
+        s.extension_pending = {
+            "until": until,
+            "reason": reason,
+            "by": e.actor_id,
+            "task": task.assignee,
+            "entry": e.id,
+        }
     elif a == Action.APPROVE_EXTENSION:
         assert s.extension_pending is not None
         s.handle_due = int(s.extension_pending["until"])
@@ -553,7 +633,8 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         s.verified = True
         s.status = Status.CLOSED
         s.closed_at = e.at
-        s.on_time = s.handle_due is None or e.at <= s.handle_due
+        # An extension granted after the deadline does not wash out the overdue.
+        s.on_time = s.overdue_at is None and (s.handle_due is None or e.at <= s.handle_due)
     elif a == Action.VERIFY_FAIL:
         if not _text(p, "reason"):
             return "a failed verification needs a reason"
@@ -571,11 +652,18 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         s.level = Level(target)
         for t in s.tasks:
             if t.state == TaskState.ASSIGNED:
-                t.state = TaskState.RETURNED
+                # Taken back by the command (已收回), not returned by the unit (已退单).
+                t.state = TaskState.WITHDRAWN
                 t.reason = "escalated"
         if s.status == Status.HANDLING:
             s.status = Status.ACCEPTED
     elif a == Action.URGE:
+        unit = p.get("unit")
+        if unit is not None:
+            task = s.task_for(str(unit)) if isinstance(unit, str) and unit else None
+            if task is None:
+                return "the unit urged is not handling this case"
+            task.urges += 1
         s.urges += 1
     elif a == Action.REQUEST_PARK:
         review = p.get("review_on")
@@ -584,10 +672,11 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
             return "parking a case needs a reason"
         if not isinstance(review, int) or review <= e.at:
             return "parking a case needs a review date in the future"
-        s.park_pending = {"review_on": review, "reason": reason, "by": e.actor_id}
+        s.park_pending = {"review_on": review, "reason": reason, "by": e.actor_id, "entry": e.id}
     elif a == Action.APPROVE_PARK:
         assert s.park_pending is not None
         s.park_review = int(s.park_pending["review_on"])
+        s.clock_left = _clock_left(s, e.at, rules)
         s.status_before_park = s.status
         s.park_pending = None
         s.status = Status.PARKED
@@ -597,6 +686,11 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         s.status = s.status_before_park or Status.ACCEPTED
         s.status_before_park = None
         s.park_review = None
+        # Parking stopped the clock; resuming restarts it with what was left.
+        if s.clock_left is not None:
+            s.handle_due = restarted_due(s.clock_left, e.at, rules.calendar)
+            s.handle_start = min(e.at, s.handle_due)
+            s.clock_left = None
     elif a == Action.ARCHIVE:
         if not s.verified or s.feedbacks == 0:
             return "only a verified case with feedback can be archived"
@@ -610,12 +704,17 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
             satisfaction = Satisfaction(str(p.get("satisfaction")))
         except ValueError:
             return "satisfaction must be satisfied, basic or dissatisfied"
+        units = _unit_scores(s, p.get("units"))
+        if isinstance(units, str):
+            return units
         s.evaluation = {
             "timely": bool(s.on_time),
             "quality": quality,
             "satisfaction": satisfaction.value,
             "note": _text(p, "note"),
         }
+        if units:
+            s.evaluation["units"] = units
         s.evaluated_at = e.at
         s.status = Status.EVALUATED
     elif a == Action.COMMENT:
@@ -641,6 +740,105 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         for name in p.get("fields") or ():
             s.field_conflicts = [c for c in s.field_conflicts if c.field != name]
     return None
+
+
+def _note_overdue(s: CaseState, e: Entry) -> None:
+    """Keep the overdue record: a step taken while the case is open past its handling
+    deadline proves it ran late, whatever happens to the deadline afterwards."""
+    if s.overdue_at is not None or s.handle_due is None:
+        return
+    if s.status in (Status.ACCEPTED, Status.HANDLING, Status.VERIFYING) and e.at > s.handle_due:
+        s.overdue_at = s.handle_due
+        s.overdue_entry = e.id
+
+
+def _settle_requests(s: CaseState) -> None:
+    """A later decision or closing settles pending requests: a 延期 request lapses once the
+    case is no longer being handled or its unit no longer holds an open sub-task, a 挂账
+    request once the case is no longer in hand (so neither stays "waiting for approval")."""
+    pending = s.extension_pending
+    if pending is not None:
+        task = s.task_for(str(pending.get("task"))) if pending.get("task") else None
+        if s.status != Status.HANDLING or (
+            pending.get("task") and (task is None or task.state != TaskState.ASSIGNED)
+        ):
+            s.lapsed.append(str(pending.get("entry", "")))
+            s.extension_pending = None
+    if s.park_pending is not None and s.status not in (Status.ACCEPTED, Status.HANDLING):
+        s.lapsed.append(str(s.park_pending.get("entry", "")))
+        s.park_pending = None
+
+
+def _clock_left(s: CaseState, at: Millis, rules: Rules) -> tuple[str, int] | None:
+    """What is left of the handling deadline at ``at``, to restart it with on resume."""
+    if s.handle_due is None:
+        return None
+    category = rules.taxonomy.get(s.fields.get("category", ""))
+    hours = False
+    if category is not None:
+        try:
+            urgency = Urgency(s.fields.get("urgency", "normal"))
+        except ValueError:
+            urgency = Urgency.NORMAL
+        hours = category.deadline(urgency).handle_days is None
+    return clock_left(s.handle_due, at, hours=hours, calendar=rules.calendar)
+
+
+def clock_left(
+    due: Millis, parked_at: Millis, *, hours: bool, calendar: WorkCalendar
+) -> tuple[str, int]:
+    """What is left of a handling deadline ``due`` when a case is parked at ``parked_at``:
+    ("days", working days) — or ("ms", ms) for a deadline counted in hours — or ("late", ms)
+    for a case already past it."""
+    if parked_at > due:
+        return ("late", parked_at - due)
+    if hours:
+        return ("ms", due - parked_at)
+    return ("days", calendar.working_days_between(parked_at, due))
+
+
+def restarted_due(left: tuple[str, int], resumed_at: Millis, calendar: WorkCalendar) -> Millis:
+    """The handling deadline of a case resumed at ``resumed_at`` with ``left`` of its clock
+    (:func:`clock_left`): the parked time does not count against it."""
+    kind, n = left
+    if kind == "days":
+        return calendar.working_days_due(resumed_at, n)
+    if kind == "ms":
+        return resumed_at + n
+    return resumed_at - n  # "late": overdue by what it was, not by the parked time
+
+
+def fed_back_on_time(s: CaseState, task: Task) -> bool:
+    """Whether a unit fed back by the deadline in force then — and not after a deadline the
+    case had already missed (a later extension does not make a late unit timely). What a
+    department's 按期反馈 should count."""
+    fed = task.fed_back_at
+    return (
+        fed is not None
+        and (s.overdue_at is None or fed <= s.overdue_at)
+        and (s.handle_due is None or fed <= s.handle_due)
+    )
+
+
+def _unit_scores(s: CaseState, raw: Any) -> dict[str, dict[str, Any]] | str | None:
+    """Each unit's own evaluation in a joint dispatch (lead and assisting units are ranked
+    apart): its quality score, and whether its feedback came by the deadline — the one in
+    force then, and never after a deadline the case had already missed. None without
+    ``units``; a reason when they do not fit the dispatch."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw:
+        return "unit scores name each unit of the dispatch with a score of 1 to 5"
+    active = {t.assignee: t for t in s.active_tasks()}
+    out: dict[str, dict[str, Any]] = {}
+    for unit, score in raw.items():
+        task = active.get(unit)
+        if task is None:
+            return f"{unit!r} is not a unit of the dispatch"
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+            return "quality is scored 1 to 5"
+        out[unit] = {"quality": score, "lead": task.lead, "timely": fed_back_on_time(s, task)}
+    return out
 
 
 def _maybe_all_fed_back(s: CaseState, at: Millis) -> None:

@@ -254,6 +254,12 @@ def test_the_whole_loop_through_the_widgets(qtbot, casework: Casework, tmp_path:
     assert form.error_text() == "请为办理质量打分（1–5 分）。" and work.outbox() == outbox
     form.quality.setCurrentIndex(form.quality.findData(5))  # type: ignore[attr-defined]
     form.satisfaction.setCurrentIndex(form.satisfaction.findData("satisfied"))  # type: ignore[attr-defined]
+    # A joint dispatch: the lead and the assisting unit are each scored on their own part.
+    qtbot.mouseClick(form.submit_button, Qt.MouseButton.LeftButton)
+    assert form.error_text() == "请为联合处置的每个承办单位评分（1 至 5 分）。"
+    for unit, score in (("sfs", 5), ("pcs", 4)):
+        box = form.unit_scores[unit]  # type: ignore[attr-defined]
+        box.setCurrentIndex(box.findData(score))
     submit(qtbot, detail, form)
     state = work.state(case_id)
     assert state.status == Status.EVALUATED
@@ -262,6 +268,10 @@ def test_the_whole_loop_through_the_widgets(qtbot, casework: Casework, tmp_path:
         "quality": 5,
         "satisfaction": "satisfied",
         "note": "",
+        "units": {
+            "sfs": {"quality": 5, "lead": True, "timely": True},
+            "pcs": {"quality": 4, "lead": False, "timely": True},
+        },
     }
     assert detail.timeline.lines()[-1] == "2025-06-02 18:49 值班员 王丽 考核评价：质量 5 分，满意"
     check_offer(work, detail, case_id, {A.COMMENT})

@@ -119,7 +119,10 @@ def test_legal_dispatches_pass_and_a_county_department_takes_a_county_case() -> 
     for payload in (_lead("grid", GA2), _lead("department", "police")):
         assert _check(_case(), Action.DISPATCH, OP_A, payload) is None
     county_case = _case(level=Level.COUNTY)
-    assert _check(county_case, Action.DISPATCH, OP_A, _lead("department", "housing")) is None
+    assert _check(county_case, Action.DISPATCH, OP_COUNTY, _lead("department", "housing")) is None
+    # Escalated to the county, the case is dispatched by the county, not the township.
+    found = _check(county_case, Action.DISPATCH, OP_A, _lead("department", "housing"))
+    assert found is not None and found.code == "not_allowed"
 
 
 def test_a_sub_task_action_names_the_actors_own_unit() -> None:

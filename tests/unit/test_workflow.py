@@ -155,8 +155,21 @@ def invariants(state: CaseState, previous: CaseState | None, last: Action) -> No
         assert sum(t.lead for t in state.active_tasks()) == 1
     before = previous.handle_due if previous is not None else None
     if before is not None and state.handle_due != before:
-        assert last == Action.APPROVE_EXTENSION, f"deadline moved by {last}"
-        assert state.handle_due is not None and state.handle_due > before
+        # An extension moves the deadline on; resuming a parked case restarts its clock.
+        assert last in (Action.APPROVE_EXTENSION, Action.RESUME), f"deadline moved by {last}"
+        assert state.handle_due is not None
+        if last == Action.APPROVE_EXTENSION:
+            assert state.handle_due > before
+    # Every later decision or closing settles pending requests: none waits on a case that
+    # can no longer take the decision.
+    if state.extension_pending is not None:
+        assert state.status == Status.HANDLING
+    if state.park_pending is not None:
+        assert state.status in (Status.ACCEPTED, Status.HANDLING)
+    if state.overdue_at is not None and state.on_time is not None:
+        assert not state.on_time, "an overdue case counted as on time"
+    if previous is not None and previous.overdue_at is not None:
+        assert state.overdue_at == previous.overdue_at, "the overdue record was erased"
     if last == Action.VERIFY_PASS:
         assert all(t.state == TaskState.FED_BACK for t in state.active_tasks())
     assert state.level in Level
