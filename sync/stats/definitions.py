@@ -24,7 +24,8 @@ class Definition:
 SCOPE_ZH = (
     "统计对象：上报时间（北京时间）落在统计周期内的事件，一件事件只计入一个周期。"
     "办结、满意等状态以出表时刻的数据为准（出表时间印在报表上），以后办结的事件会使已出周期的数字变化。"
-    "延期：经批准的延期以延长后的期限为准，在延长期限内办结的计为按期办结。"
+    "延期：在期限届满前批准的延期以延长后的期限为准，在延长期限内办结的计为按期办结；"
+    "期限届满后才批准的延期不能抹去超期，计为未按期办结。"
     "挂账：出表时仍处于经批准挂账状态的事件不计入应办结数，单列为挂账件数；恢复办理后照常统计；"
     "办理时长不扣除挂账时间。"
     "联合处置：在全镇数字和按地域、类别、来源、层级的分组中一件事件只计一次；"
@@ -36,8 +37,9 @@ SCOPE_EN = (
     "A case belongs to the period in which it was reported (Beijing time); each case counts in "
     "one period only. Closure, satisfaction and other states are as of the moment the figures "
     "are computed (printed on the report): cases of a past period that close later change its "
-    "figures. Extensions: an approved extension replaces the deadline; a case closed by the "
-    "extended deadline is on time. Parking: a case parked with approval when the figures are "
+    "figures. Extensions: an extension approved before the deadline replaces it, and a case "
+    "closed by the extended deadline is on time; once past the deadline, a later extension "
+    "does not wash out the overdue. Parking: a case parked with approval when the figures are "
     "computed is left out of the cases due for closure and shown as parked; once resumed it "
     "counts as usual; handling time does not subtract parked time. Joint dispatch: in township "
     "figures and in breakdowns by place, category, source and level a case counts once; in the "
@@ -89,9 +91,9 @@ DEFINITIONS: tuple[Definition, ...] = (
         "on_time_rate",
         "按期办结率",
         "On-time closure rate",
-        "办结件中核查通过时间不晚于处置期限（含经批准延期后的期限）的件数 ÷ 办结件数。",
-        "Closed cases verified by their handling deadline (an approved extension's deadline "
-        "included) ÷ closed.",
+        "办结件中从未超过处置期限（含期限届满前经批准延期后的期限）的件数 ÷ 办结件数。",
+        "Closed cases that never ran past their handling deadline (an extension approved before "
+        "it included) ÷ closed.",
         rate=True,
     ),
     Definition(
