@@ -226,7 +226,7 @@ def export_bundle(
     writer = bundlefile.BundleWriter(
         target, header, signer=pair.sign, recipient=box_pub, progress=progress, total=total
     )
-    result = ExportResult(str(target), header["bundle_id"], cursor=manifest["cursor"])
+    result = ExportResult(str(target), str(header["bundle_id"]), cursor=int(st.get("cursor") or 0))
     try:
         writer.part(manifest)
         for sha, size in sorted(present.items()):

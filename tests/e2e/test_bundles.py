@@ -145,8 +145,7 @@ def test_online_sync_before_the_bundle_arrives(
     late = imported(county, tmp_path / "late.bundle", tmp_path / "late-r.bundle")
     assert late["replayed_batches"] == 1 and late["applied"] == 0
     assert (
-        county_count(county, "SELECT count(*) FROM entries WHERE case_id = ?", [case_id])
-        == entries
+        county_count(county, "SELECT count(*) FROM entries WHERE case_id = ?", [case_id]) == entries
     )
     back = bundle.import_return(dev.store, tmp_path / "late-r.bundle")
     assert back.acknowledged_batches == 0 and back.skipped_batches == 1
@@ -295,4 +294,20 @@ def test_device_key_is_kept_wrapped_and_registered(
     with Database(county.db_url) as db, db.read() as tx:
         row = tx.one("SELECT sign_key, box_key FROM devices WHERE id = ?", [dev.store.device_id])
     assert row is not None and {"sign": row[0], "box": row[1]} == pair.public()
-    assert COUNTY == bundle.replica.state(dev.store).get(bundle.COUNTY)
+    assert replica.state(dev.store).get(bundle.COUNTY) == COUNTY
+
+
+def test_revoked_device_is_refused(devices: Any, county: CountyServer, tmp_path: Path) -> None:
+    """A bundle made before the county revoked its device is refused once it is revoked (the
+    ``revoked_at`` column another change adds to devices; made here when it is missing)."""
+    dev = devices(OP_A)
+    case_id = report_case(dev, "违章搭建")
+    made = Path(bundle.export_bundle(dev.store, tmp_path / "old.bundle").path)
+    with Database(county.db_url) as db, db.write() as tx:
+        from sync.county.bundle import _columns
+
+        if "revoked_at" not in _columns(tx, "devices"):
+            tx.execute("ALTER TABLE devices ADD COLUMN revoked_at BIGINT")
+        tx.execute("UPDATE devices SET revoked_at = 1 WHERE id = ?", [dev.store.device_id])
+    _refused(county, made, tmp_path, "which the county has revoked")
+    assert county_count(county, "SELECT count(*) FROM cases WHERE id = ?", [case_id]) == 0
