@@ -37,21 +37,43 @@ Progress = Callable[[int, int], Any]
 
 
 def remember_county_keys(store: Store, login_answer: dict[str, Any]) -> None:
-    """Keep the county's public bundle keys from a sign-in answer (absent: an older county)."""
+    """Keep the county's public bundle keys from a sign-in (or sync) answer; absent: a county
+    that knows no bundles."""
     wire = login_answer.get("bundle_keys")
     try:
         bundlefile.public_keys(wire)
     except BundleError:
         return
+    # A sync answer names no county: the device's township code starts with it.
+    county = str(login_answer.get("county") or replica.state(store).get("township", "")[:6])
     with store.write() as conn:
         conn.executemany(
             "INSERT INTO sync_state (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [
                 (COUNTY_KEYS, json.dumps(wire, sort_keys=True)),
-                (COUNTY, str(login_answer.get("county") or "")),
+                (COUNTY, county),
             ],
         )
+
+
+def keys_to_register(store: Store) -> dict[str, str] | None:
+    """For a sync request: the device's public bundle keys when the county may not have them
+    yet (a store enrolled before bundles: the pair is made and kept now), else None."""
+    st = replica.state(store)
+    try:
+        secret = keys.device_key(store.path)
+    except Exception:  # a locked or plaintext store: no bundles, the sync goes on
+        return None
+    if secret and st.get(COUNTY_KEYS):
+        return None
+    pair = KeyPair.from_bytes(secret) if secret else KeyPair.generate()
+    if not secret:
+        try:
+            keys.keep_device_key(store.path, pair.to_bytes())
+        except Exception:
+            return None
+    return pair.public()
 
 
 def _not_ready() -> BundleError:

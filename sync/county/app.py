@@ -384,6 +384,9 @@ class SyncRequest(_Request):
     page_bytes: Positive | None = Field(None, description="budget of the pull page (JSON bytes)")
     checksum: bool = Field(False, description="ask for per-village checksums at the end")
     push: PushBatch | None = None
+    device_keys: DeviceKeys | None = Field(
+        None, description="register the device's sync-bundle public keys (devices enrolled before)"
+    )
 
 
 class SnapshotRequest(_Request):

@@ -50,6 +50,15 @@ def register_device_keys(tx: Tx, device_id: str, wire: Mapping[str, Any] | None)
     )
 
 
+def register_at_sync(county: Any, session: Session, wire: Mapping[str, Any]) -> dict[str, str]:
+    """A device enrolled before bundles registers its keys with a sync (``device_keys``);
+    the answer's ``bundle_keys`` are the county's."""
+    check_device_keys(wire)
+    with county.db.write(ordered=False) as tx:
+        register_device_keys(tx, session.device.id, wire)
+        return county_keys(tx).public()
+
+
 def county_keys(tx: Tx) -> KeyPair:
     """The county's bundle key pair, made on first use (inside a write transaction)."""
     stored = tx.get_meta(META_KEY)

@@ -512,6 +512,10 @@ class County(PushMixin, PullMixin, FilesMixin):
                 tx.scalar("SELECT value FROM counters WHERE name = 'reference'", default=0)
             )
         answer["scope"] = session.scope()
+        if body.get("device_keys"):
+            from .bundle import register_at_sync
+
+            answer["bundle_keys"] = register_at_sync(self, session, body["device_keys"])
         answer["server_time"] = self.clock()
         return answer
 

@@ -311,3 +311,32 @@ def test_revoked_device_is_refused(devices: Any, county: CountyServer, tmp_path:
         tx.execute("UPDATE devices SET revoked_at = 1 WHERE id = ?", [dev.store.device_id])
     _refused(county, made, tmp_path, "which the county has revoked")
     assert county_count(county, "SELECT count(*) FROM cases WHERE id = ?", [case_id]) == 0
+
+
+def test_a_device_enrolled_before_bundles_gets_its_key_at_the_next_sync(
+    devices: Any, county: CountyServer, tmp_path: Path
+) -> None:
+    dev = devices(OP_A)
+    # As before this version: no key pair beside the store key, none at the county.
+    side = keys.read_sidecar(dev.path)
+    assert side is not None
+    side.pop("device_key")
+    keys._write_sidecar(dev.path, side)
+    with dev.store.write() as conn:
+        conn.execute("DELETE FROM sync_state WHERE key LIKE 'bundle_%'")
+    with Database(county.db_url) as db, db.write() as tx:
+        tx.execute(
+            "UPDATE devices SET sign_key = NULL, box_key = NULL WHERE id = ?",
+            [dev.store.device_id],
+        )
+    with pytest.raises(BundleError, match="sign in once while online") as no_key:
+        bundle.export_bundle(dev.store, tmp_path / "early.bundle")
+    assert no_key.value.code == "not_ready" and not (tmp_path / "early.bundle").exists()
+
+    assert dev.sync().status == "ok"  # registers the new key pair
+    case_id = report_case(dev, "自来水停水")
+    made = Path(bundle.export_bundle(dev.store, tmp_path / "later.bundle").path)
+    imported(county, made, tmp_path / "later-r.bundle")
+    assert county_count(county, "SELECT count(*) FROM cases WHERE id = ?", [case_id]) == 1
+    assert bundle.import_return(dev.store, tmp_path / "later-r.bundle").acknowledged_batches == 1
+    assert dev.sync().pushed == 0
