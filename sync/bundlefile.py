@@ -185,8 +185,15 @@ class BundleWriter:
         self._done = 0
         self._total = total
         self._progress = progress
-        self.tmp.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: BinaryIO | None = self.tmp.open("wb")
+        self._fh: BinaryIO | None = None
+        try:
+            self._fh = self.tmp.open("wb")
+        except OSError as exc:
+            raise BundleError(
+                "write_failed",
+                f"The bundle cannot be written to {self.path.parent} ({exc.strerror or exc}): "
+                "is the stick there, and writable? Nothing was changed on this computer.",
+            ) from None
         self._out(MAGIC + struct.pack(">I", len(head)) + head)
 
     def _out(self, data: bytes) -> None:

@@ -340,3 +340,47 @@ def test_a_device_enrolled_before_bundles_gets_its_key_at_the_next_sync(
     assert county_count(county, "SELECT count(*) FROM cases WHERE id = ?", [case_id]) == 1
     assert bundle.import_return(dev.store, tmp_path / "later-r.bundle").acknowledged_batches == 1
     assert dev.sync().pushed == 0
+
+
+FULL_STICK = r"""
+import resource, signal, sys
+from pathlib import Path
+from sync.bundlefile import BundleError, BundleWriter, KeyPair
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))  # a "stick" that holds 1 MiB
+target = Path(sys.argv[1])
+county = KeyPair.generate()
+writer = BundleWriter(target, {"kind": "device"}, signer=KeyPair.generate().sign,
+                      recipient=county.box.public_key())
+try:
+    writer.part({"part": "file", "size": 3 << 20}, [bytes(1 << 20)] * 3)
+    writer.finish()
+except BundleError as exc:
+    print(exc.code, exc.message)
+    sys.exit(7)
+"""
+
+
+def test_a_full_stick_leaves_no_half_bundle(tmp_path: Path) -> None:
+    import sys
+
+    target = tmp_path / "stick" / "full.bundle"
+    target.parent.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_STICK, str(target)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 7, done.stdout + done.stderr
+    assert done.stdout.startswith("write_failed") and "full or removed" in done.stdout
+    assert list(target.parent.iterdir()) == []  # neither the bundle nor its .part
+
+    with pytest.raises(BundleError, match="writable"):
+        bundlefile.BundleWriter(
+            tmp_path / "no-such-stick" / "x" / "b.bundle",
+            {"kind": "device"},
+            signer=KeyPair.generate().sign,
+            recipient=KeyPair.generate().box.public_key(),
+        )
