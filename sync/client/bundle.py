@@ -234,6 +234,8 @@ def export_bundle(
         "scope_id": st.get("scope_id") or "",
         "reference_version": st.get("reference_version") or "",
         "files": [{"sha256": s, "size": n} for s, n in sorted(present.items())],
+        # Photos this device waits to download: the county may send them back on the stick.
+        "downloads": [sha for sha, _size in replica.pending_blobs(store, "down")],
     }
     header = {
         "kind": "device",
@@ -275,6 +277,8 @@ class ReturnResult:
     duplicates: int = 0
     quarantined: int = 0
     files_held: int = 0
+    #: photos the county sent back on the stick, stored here
+    files_received: int = 0
     pulled_entries: int = 0
     pulled_attachments: int = 0
     pulled_visits: int = 0
@@ -333,13 +337,23 @@ def import_return(store: Store, path: Path | str) -> ReturnResult:
         )
     sign_pub, _box = bundlefile.public_keys(county_wire)
     bundlefile.verify(path, sign_pub)
+    result = ReturnResult(str(head.get("bundle_id") or ""))
     content: dict[str, Any] | None = None
-    for meta, _body in bundlefile.parts(path, pair.box):
-        if meta.get("part") == "return":
+    for meta, chunks in bundlefile.parts(path, pair.box):
+        if meta.get("part") == "return" and content is None:
             content = meta
+            _apply(store, content, result)
+        elif meta.get("part") == "file" and content is not None:
+            _receive(store, meta, chunks, result)
     if content is None:
         raise BundleError("tampered", f"{path.name} holds no answer. Nothing was applied.")
-    result = ReturnResult(str(head.get("bundle_id") or ""))
+    result.cursor = replica.cursor(store)
+    result.waiting = replica.waiting(store)
+    return result
+
+
+def _apply(store: Store, content: dict[str, Any], result: ReturnResult) -> None:
+    """The acknowledgements and the pulled pages of a verified return bundle."""
     for ack in content.get("acks") or []:
         batch = _inflight(store, str(ack.get("batch_id")))
         if batch is None:
@@ -389,6 +403,22 @@ def import_return(store: Store, path: Path | str) -> ReturnResult:
             "This computer has synced since the bundle was made: the county's changes in the "
             "answer are older than what it has, and were left out (nothing is missing)."
         )
-    result.cursor = replica.cursor(store)
-    result.waiting = replica.waiting(store)
-    return result
+
+
+def _receive(store: Store, meta: dict[str, Any], chunks: Any, result: ReturnResult) -> None:
+    """A photo the county sent back on the stick: stored (checked against its sha256) when
+    this device is waiting for it."""
+    sha = str(meta.get("sha256") or "")
+    if sha not in {s for s, _n in replica.pending_blobs(store, "down")}:
+        return
+    incoming = attachments.receive_blob(store, sha)
+    try:
+        incoming.restart()
+        for piece in chunks:
+            incoming.append(piece)
+        good = incoming.finish()
+    finally:
+        incoming.close()
+    if good:
+        replica.blob_done(store, sha, "down")
+        result.files_received += 1

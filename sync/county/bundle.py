@@ -81,6 +81,9 @@ class ImportResult:
     files: int = 0
     file_bytes: int = 0
     pulled: int = 0
+    #: photos the return bundle carries to the device
+    files_out: int = 0
+    file_bytes_out: int = 0
     already_imported: bool = False
     return_path: str = ""
     problems: list[str] = field(default_factory=list)
@@ -233,10 +236,59 @@ def import_bundle(county: Any, path: Path | str, out: Path | str) -> ImportResul
         "reply_to": bundle_id,
         "created_at": county.clock(),
     }
+    sending = _files_for(county, session, manifest, reply["pages"])
     writer = bundlefile.BundleWriter(out, header, signer=own.sign, recipient=box_pub)
-    writer.part({"part": "return", **reply})
-    result.return_path = str(writer.finish())
+    try:
+        writer.part({"part": "return", **reply})
+        for sha, size in sending:
+            writer.part(
+                {"part": "file", "sha256": sha, "size": size}, _read(county, session, sha, size)
+            )
+            result.files_out += 1
+            result.file_bytes_out += size
+        result.return_path = str(writer.finish())
+    except BaseException:
+        writer.abort()
+        raise
     return result
+
+
+#: Photo bytes a return bundle carries at most (the rest download at the next online sync).
+RETURN_FILES_MAX = 2 << 30
+
+
+def _files_for(
+    county: Any, session: Session, manifest: Mapping[str, Any], pages: list[dict[str, Any]]
+) -> list[tuple[str, int]]:
+    """The files the device may download (section 11) and lacks: those of the attachments
+    pulled now, and those the device said it is waiting for; at most RETURN_FILES_MAX bytes."""
+    wanted: list[str] = [str(x) for x in manifest.get("downloads") or []]
+    for page in pages:
+        for item in page.get("items") or []:
+            found = [item.get("attachment")] + list(item.get("attachments") or [])
+            for a in found:
+                if isinstance(a, Mapping):
+                    a = a.get("attachment", a)
+                    if isinstance(a, Mapping) and a.get("sha256"):
+                        wanted.append(str(a["sha256"]))
+    out: list[tuple[str, int]] = []
+    total = 0
+    with county.db.read() as tx:
+        for sha in dict.fromkeys(wanted):
+            if files.held_size(tx, session.device.id, sha) is not None:
+                continue  # the device has it (it sent it)
+            size = county._readable(tx, session, sha)
+            if size is None or total + size > RETURN_FILES_MAX:
+                continue
+            total += size
+            out.append((sha, size))
+    return out
+
+
+def _read(county: Any, session: Session, sha: str, size: int) -> Any:
+    for start in range(0, size, bundlefile.CHUNK):
+        data, _total = county.get_blob(session, sha, start, min(start + bundlefile.CHUNK, size) - 1)
+        yield data
 
 
 def _receive_file(county: Any, session: Session, meta: Mapping[str, Any], body: Any) -> int:

@@ -121,15 +121,25 @@ def test_return_bundle_brings_the_countys_changes(
     dev = devices(OP_A)
     other = devices(SUP_A)
     case_id = report_case(other, "村口路灯不亮")
+    data = photo(200_000, seed=11)
+    sha = attach(other, case_id, data)
     assert other.sync().status == "ok"
     assert dev.store.case(case_id) is None
     out = bundle.export_bundle(dev.store, tmp_path / "a.bundle")
     assert out.batches == 0  # nothing to send: the bundle still asks for the county's news
-    imported(county, tmp_path / "a.bundle", tmp_path / "r.bundle")
+    sent = imported(county, tmp_path / "a.bundle", tmp_path / "r.bundle")
+    assert sent["files_out"] == 1 and sent["file_bytes_out"] == len(data)
     back = bundle.import_return(dev.store, tmp_path / "r.bundle")
     assert back.pull_applied and back.pulled_entries >= 1
     assert dev.store.case(case_id) is not None
-    assert dev.sync().pulled_entries == 0  # the stick brought it all
+    # The photo came back on the stick too, checked against its sha256.
+    assert back.files_received == 1
+    from sync.store import attachments
+
+    assert attachments.read_blob(dev.store, sha) == data
+    assert replica.waiting(dev.store)["downloads"] == 0
+    report = dev.sync()
+    assert report.pulled_entries == 0 and report.downloaded_files == 0  # the stick brought all
 
 
 def test_online_sync_before_the_bundle_arrives(
