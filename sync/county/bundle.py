@@ -265,7 +265,7 @@ def _files_for(
     wanted: list[str] = [str(x) for x in manifest.get("downloads") or []]
     for page in pages:
         for item in page.get("items") or []:
-            found = [item.get("attachment")] + list(item.get("attachments") or [])
+            found = [item.get("attachment"), *(item.get("attachments") or [])]
             for a in found:
                 if isinstance(a, Mapping):
                     a = a.get("attachment", a)
