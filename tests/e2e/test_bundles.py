@@ -394,3 +394,48 @@ def test_a_full_stick_leaves_no_half_bundle(tmp_path: Path) -> None:
             signer=KeyPair.generate().sign,
             recipient=KeyPair.generate().box.public_key(),
         )
+
+
+def _killed_import(server: CountyServer, src: Path, out: Path, point: str) -> None:
+    """``gridroom-county bundle import`` that kill -9's itself at ``point`` (the fault
+    campaign's kill points: a power cut at the county mid-import)."""
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.faults.killpoint", "county", "bundle", "import", str(src),
+         "--db", server.db_url, "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**server.env, "GRIDROOM_KILL_AT": point, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert done.returncode == -9, done.stdout + done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("point", ["push:commit:2", "push:answer:2", "chunk:answer:1"])
+def test_an_import_killed_midway_is_finished_by_importing_again(
+    devices: Any, county: CountyServer, tmp_path: Path, point: str
+) -> None:
+    dev = devices(OP_A)
+    cases = [report_case(dev, f"积水点{i}") for i in range(24)]
+    data = photo(1_500_000, seed=23)  # two chunks of 1 MiB at the county
+    sha = attach(dev, cases[0], data)
+    made = bundle.export_bundle(dev.store, tmp_path / "big.bundle", batch_bytes=2_500)
+    assert made.batches >= 3 and made.files == 1
+    _killed_import(county, Path(made.path), tmp_path / "r.bundle", point)
+
+    again = imported(county, Path(made.path), tmp_path / "r.bundle")
+    assert not again["already_imported"]
+    if point == "push:answer:2":
+        assert again["replayed_batches"] == 2  # committed before the kill: not applied again
+    marks = ",".join("?" * len(cases))
+    assert county_count(county, f"SELECT count(*) FROM cases WHERE id IN ({marks})", cases) == 24
+    assert (
+        county_count(county, f"SELECT count(*) FROM entries WHERE case_id IN ({marks})", cases)
+        == 24
+    )
+    assert county_count(county, "SELECT proven FROM attachments WHERE sha256 = ?", [sha]) == 1
+    back = bundle.import_return(dev.store, tmp_path / "r.bundle")
+    assert back.acknowledged_batches == made.batches
+    assert replica.waiting(dev.store) == {"changes": 0, "uploads": 0, "downloads": 0}
+    report = dev.sync()
+    assert report.status == "ok" and report.pushed == 0 and report.uploaded_bytes == 0
