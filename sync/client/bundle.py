@@ -376,9 +376,14 @@ def _apply(store: Store, content: dict[str, Any], result: ReturnResult) -> None:
     st = replica.state(store)
     cursor = int(st.get("cursor") or 0)
     scope = content.get("scope") or {}
-    if cursor == int(content.get("base_cursor") or 0):
-        pages = content.get("pages") or []
-        for i, page in enumerate(pages):
+    pages = content.get("pages") or []
+    # Page k holds the changes after the cursor before it, up to its own: the pages go on from
+    # wherever this device's cursor stands among them (a first import cut short resumes), and
+    # not at all when the device's cursor is elsewhere (it synced online since).
+    starts = [int(content.get("base_cursor") or 0)] + [int(p["cursor"]) for p in pages]
+    if cursor in starts[:-1] or (cursor == starts[0] and not pages):
+        first = len(starts) - 2 - starts[:-1][::-1].index(cursor) if pages else 0
+        for i, page in enumerate(pages[first:], start=first):
             values = {"scope_id": scope.get("id")} if i == len(pages) - 1 else None
             out_page = replica.apply_page(
                 store,
