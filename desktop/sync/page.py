@@ -14,11 +14,13 @@ the demo works offline only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -29,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sync.bundlefile import BundleError
+from sync.client import bundle as usb
 from sync.store import Store, replica
 from sync.store.queries import CaseQuery
 
@@ -150,6 +154,16 @@ class SyncPage(QWidget):
         self.show_conflicts.clicked.connect(lambda: ctx.show_cases(CaseQuery(conflicts_only=True)))
         self.refresh_button = QPushButton(self.tr("Check again"), self)
         self.refresh_button.clicked.connect(self.refresh)
+        # No link at all: the outbox to the county on a USB stick, and its answer back.
+        self.export_bundle_button = QPushButton(self.tr("Export sync bundle…"), self)
+        self.export_bundle_button.setObjectName("exportBundle")
+        self.export_bundle_button.clicked.connect(self.export_bundle)
+        self.import_bundle_button = QPushButton(self.tr("Import sync bundle…"), self)
+        self.import_bundle_button.setObjectName("importBundle")
+        self.import_bundle_button.clicked.connect(self.import_bundle)
+        self.bundle_status = QLabel(self.tr("None yet"), self)
+        self.bundle_status.setObjectName("bundleStatus")
+        self.bundle_status.setWordWrap(True)
 
         form = QFormLayout()
         form.addRow(self.tr("County server:"), self.server)
@@ -162,6 +176,7 @@ class SyncPage(QWidget):
         form.addRow(self.tr("Refused by the county:"), self.quarantine)
         form.addRow(self.tr("This computer's code:"), self.device)
         form.addRow(self.tr("Database file:"), self.store_path)
+        form.addRow(self.tr("USB stick (sync bundle):"), self.bundle_status)
         buttons = QHBoxLayout()
         for b in (
             self.sync_button,
@@ -169,6 +184,8 @@ class SyncPage(QWidget):
             self.sign_in_button,
             self.show_conflicts,
             self.refresh_button,
+            self.export_bundle_button,
+            self.import_bundle_button,
         ):
             buttons.addWidget(b)
         self.progress.setMaximumWidth(320)
@@ -387,3 +404,119 @@ class SyncPage(QWidget):
             if outcome.online:
                 self.syncer.sync_now()
         self.refresh()
+
+    # -- USB sync bundles ---------------------------------------------------------------------
+
+    def export_bundle(self) -> None:
+        """Ask where (a USB stick), then write the bundle there in the background."""
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Where to write the sync bundle (a USB stick)")
+        )
+        if folder:
+            self.export_bundle_to(Path(folder))
+
+    def export_bundle_to(self, folder: Path) -> Any:
+        def work(store: Store, progress: Any) -> usb.ExportResult:
+            return usb.export_bundle(store, folder, progress=progress)
+
+        self.export_bundle_button.setEnabled(False)
+        return (
+            self._ctx.ops.write(work)
+            .with_progress(self, self.tr("Writing the sync bundle…"))
+            .success(self._exported)
+            .failure(self._bundle_failed)
+            .run()
+        )
+
+    def _exported(self, result: usb.ExportResult) -> None:
+        self.export_bundle_button.setEnabled(True)
+        self.bundle_status.setText(
+            self.tr(
+                "Written %1: %2 change(s) and %3 photo(s). Take it to the county platform, then "
+                "import the answer it gives you here."
+            )
+            .replace("%1", Path(result.path).name)
+            .replace("%2", str(result.records))
+            .replace("%3", str(result.files))
+        )
+        self.refresh()
+
+    def import_bundle(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self,
+            self.tr("The county's answer (sync bundle)"),
+            "",
+            self.tr("Sync bundles (*.bundle)"),
+        )
+        if path:
+            self.import_bundle_from(Path(path))
+
+    def import_bundle_from(self, path: Path) -> Any:
+        self.import_bundle_button.setEnabled(False)
+        return (
+            self._ctx.ops.write(lambda store: usb.import_return(store, path))
+            .with_progress(self, self.tr("Importing the county's answer…"))
+            .success(self._imported)
+            .failure(self._bundle_failed)
+            .run()
+        )
+
+    def _imported(self, result: usb.ReturnResult) -> None:
+        self.import_bundle_button.setEnabled(True)
+        if result.acknowledged_batches == 0 and not result.pull_applied:
+            text = self.tr(
+                "That answer was imported already, or this computer has synced since: nothing "
+                "more to do."
+            )
+        else:
+            pulled = result.pulled_entries + result.pulled_visits + result.pulled_attachments
+            text = (
+                self.tr(
+                    "The county's answer is imported: %1 change(s) received by the county, %2 "
+                    "new from the county."
+                )
+                .replace("%1", str(result.pushed + result.duplicates))
+                .replace("%2", str(pulled))
+            )
+        self.bundle_status.setText(text)
+        self.refresh()
+
+    def _bundle_failed(self, exc: BaseException) -> None:
+        self.export_bundle_button.setEnabled(True)
+        self.import_bundle_button.setEnabled(True)
+        if not isinstance(exc, BundleError):
+            show_error(self, exc, self.tr("The sync bundle"))
+            return
+        self.bundle_status.setText(self._bundle_words(exc))
+
+    def _bundle_words(self, exc: BundleError) -> str:
+        """A refused or unwritable bundle in the user's words (nothing was applied or lost)."""
+        if exc.code == "cancelled":
+            return self.tr("Cancelled: no bundle was written, nothing is lost.")
+        if exc.code == "write_failed":
+            return self.tr(
+                "The bundle could not be written: is the stick full or removed? Nothing is lost; "
+                "try again."
+            )
+        if exc.code == "not_ready":
+            return self.tr(
+                "This computer has no bundle key yet: sign in once while online, then try again."
+            )
+        if exc.code == "truncated":
+            return self.tr(
+                "The file is incomplete (the stick was removed or full while it was written). "
+                "Nothing was imported."
+            )
+        if exc.code == "tampered":
+            return self.tr("The file has been changed since it was made. Nothing was imported.")
+        if exc.code == "wrong_device":
+            return self.tr(
+                "This is the county's answer to another computer. Nothing was imported."
+            )
+        if exc.code == "wrong_kind":
+            return self.tr(
+                "This is a bundle this computer made for the county, not the county's answer."
+            )
+        if exc.code == "foreign_county":
+            return self.tr("This bundle comes from another county. Nothing was imported.")
+        return self.tr("This file is not a sync bundle Gridroom can read. Nothing was imported.")

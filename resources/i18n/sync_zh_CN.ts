@@ -496,6 +496,94 @@
         <source>History</source>
         <translation>同步记录</translation>
     </message>
+    <message>
+        <source>Export sync bundle…</source>
+        <translation>导出同步包…</translation>
+    </message>
+    <message>
+        <source>Import sync bundle…</source>
+        <translation>导入同步包…</translation>
+    </message>
+    <message>
+        <source>None yet</source>
+        <translation>尚无</translation>
+    </message>
+    <message>
+        <source>USB stick (sync bundle):</source>
+        <translation>U盘同步包：</translation>
+    </message>
+    <message>
+        <source>Where to write the sync bundle (a USB stick)</source>
+        <translation>选择同步包的保存位置（U盘）</translation>
+    </message>
+    <message>
+        <source>Writing the sync bundle…</source>
+        <translation>正在写入同步包…</translation>
+    </message>
+    <message>
+        <source>Written %1: %2 change(s) and %3 photo(s). Take it to the county platform, then import the answer it gives you here.</source>
+        <translation>已写入 %1：%2 条变更、%3 张照片。请送到县级平台导入，再把回执包带回本机导入。</translation>
+    </message>
+    <message>
+        <source>The county&apos;s answer (sync bundle)</source>
+        <translation>县级平台的回执（同步包）</translation>
+    </message>
+    <message>
+        <source>Sync bundles (*.bundle)</source>
+        <translation>同步包 (*.bundle)</translation>
+    </message>
+    <message>
+        <source>Importing the county&apos;s answer…</source>
+        <translation>正在导入县级平台的回执…</translation>
+    </message>
+    <message>
+        <source>That answer was imported already, or this computer has synced since: nothing more to do.</source>
+        <translation>该回执已经导入过，或本机之后已联网同步：无需再做什么。</translation>
+    </message>
+    <message>
+        <source>The county&apos;s answer is imported: %1 change(s) received by the county, %2 new from the county.</source>
+        <translation>县级平台的回执已导入：县里已收到 %1 条变更，从县里新收到 %2 条。</translation>
+    </message>
+    <message>
+        <source>The sync bundle</source>
+        <translation>同步包</translation>
+    </message>
+    <message>
+        <source>Cancelled: no bundle was written, nothing is lost.</source>
+        <translation>已取消：没有写入同步包，数据没有任何丢失。</translation>
+    </message>
+    <message>
+        <source>The bundle could not be written: is the stick full or removed? Nothing is lost; try again.</source>
+        <translation>同步包写入失败：U盘是否已满或被拔出？数据没有丢失，请重试。</translation>
+    </message>
+    <message>
+        <source>This computer has no bundle key yet: sign in once while online, then try again.</source>
+        <translation>本机还没有同步包密钥：请先在联网时登录一次，然后重试。</translation>
+    </message>
+    <message>
+        <source>The file is incomplete (the stick was removed or full while it was written). Nothing was imported.</source>
+        <translation>文件不完整（写入时U盘被拔出或已满）。未导入任何内容。</translation>
+    </message>
+    <message>
+        <source>The file has been changed since it was made. Nothing was imported.</source>
+        <translation>文件在生成后被改动过。未导入任何内容。</translation>
+    </message>
+    <message>
+        <source>This is the county&apos;s answer to another computer. Nothing was imported.</source>
+        <translation>这是县级平台给另一台电脑的回执。未导入任何内容。</translation>
+    </message>
+    <message>
+        <source>This is a bundle this computer made for the county, not the county&apos;s answer.</source>
+        <translation>这是本机为县级平台生成的同步包，不是县级平台的回执。</translation>
+    </message>
+    <message>
+        <source>This bundle comes from another county. Nothing was imported.</source>
+        <translation>该同步包来自其他县。未导入任何内容。</translation>
+    </message>
+    <message>
+        <source>This file is not a sync bundle Gridroom can read. Nothing was imported.</source>
+        <translation>该文件不是网格通能读取的同步包。未导入任何内容。</translation>
+    </message>
 </context>
 <context>
     <name>SyncWords</name>

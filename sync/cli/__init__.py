@@ -28,6 +28,7 @@ COMMANDS = (
     "import_",
     "login",
     "sync",
+    "bundle",
     "doctor",
 )
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import protocol
+from .. import bundlefile, protocol
 from ..model.clock import new_id
 from ..settings import user_data_dir
 from ..store import keys, replica
@@ -78,9 +78,16 @@ def login(
         lost = found is None
         existing = not lost
         device_id = found or device_id
+    # The device's own key pair (sync bundles): kept with the store key, registered at each
+    # sign-in; a store enrolled before bundles existed gets one now.
+    pair = _device_pair(path) if existing and path is not None else None
+    new_pair = pair is None
+    pair = pair or bundlefile.KeyPair.generate()
     aside: Path | None = None
     with Transport(server_url, ca_file=ca_file, **(transport_options or {})) as transport:
-        answer = _sign_in(transport, login_name, password, device_id, device_name, township)
+        answer = _sign_in(
+            transport, login_name, password, device_id, device_name, township, pair
+        )
         enrolled = str(answer["device"]["township"])
         if path is None:
             path = default_store_path(enrolled, data_dir)
@@ -93,8 +100,11 @@ def login(
                     _logout(transport, str(answer["token"]))
                     device_id = found
                     existing = True
+                    kept = _device_pair(path)
+                    new_pair = kept is None
+                    pair = kept or pair
                     answer = _sign_in(
-                        transport, login_name, password, device_id, device_name, township
+                        transport, login_name, password, device_id, device_name, township, pair
                     )
         token = str(answer["token"])
         try:
@@ -122,6 +132,12 @@ def login(
                 server_url=server_url,
                 account=answer["account"],
             )
+            if new_pair:
+                with contextlib.suppress(StoreError):  # a plaintext store: no bundles
+                    keys.keep_device_key(path, pair.to_bytes())
+            from .bundle import remember_county_keys
+
+            remember_county_keys(store, answer)
         except ValueError as exc:
             _logout(transport, token)
             raise TransportError("wrong_device", str(exc), reached=True) from None
@@ -181,6 +197,15 @@ def _device_id(path: Path, password: str) -> str | None:
         return store.device_id
 
 
+def _device_pair(path: Path) -> bundlefile.KeyPair | None:
+    """The device key pair kept with an existing store (its key unlocked), else None."""
+    try:
+        secret = keys.device_key(path)
+    except StoreError:
+        return None
+    return bundlefile.KeyPair.from_bytes(secret) if secret else None
+
+
 def _sign_in(
     transport: Transport,
     login_name: str,
@@ -188,8 +213,9 @@ def _sign_in(
     device_id: str,
     device_name: str,
     township: str | None,
+    pair: bundlefile.KeyPair | None = None,
 ) -> dict[str, Any]:
-    body = {
+    body: dict[str, Any] = {
         "login": login_name,
         "password": password,
         "device_id": device_id,
@@ -197,6 +223,9 @@ def _sign_in(
         "township": township,
         "client_version": "0.1.0",
     }
+    if pair is not None:
+        # Optional (protocol section 18): the public halves of the device's bundle keys.
+        body["device_keys"] = pair.public()
     # A login is not retried blindly: a wrong password must not count twice.
     answer = transport.post_json(protocol.LOGIN, body, retry=False).json()
     if not isinstance(answer, dict) or "token" not in answer:

@@ -28,6 +28,7 @@ from ..model.clock import ClockSample, Millis, best_sample, offset_to_adopt
 from ..store import replica
 from ..store.store import Store
 from . import blobs
+from . import bundle as _bundle
 from .tokens import MemoryTokens, TokenStore, default_tokens
 from .transport import Transport, TransportError, not_protocol
 
@@ -374,6 +375,7 @@ class SyncService:
         checksums = None
         restarted = False
         samples: list[ClockSample] = []  # this sync's clock measurements (see _adopt_offset)
+        first = True  # the first round registers bundle keys when the county lacks them
         for _ in range(MAX_ROUNDS):
             batch = replica.next_batch(store, self.batch_bytes)
             body: dict[str, Any] = {
@@ -386,6 +388,10 @@ class SyncService:
                 "checksum": verify,
             }
             headers = {}
+            register = _bundle.keys_to_register(store) if first else None
+            first = False
+            if register is not None:
+                body["device_keys"] = register  # protocol section 18.1
             if batch is not None:
                 body["push"] = batch.wire()
                 headers[protocol.IDEMPOTENCY_HEADER] = batch.batch_id
@@ -399,6 +405,8 @@ class SyncService:
                 raise
             answer = reply.object("the sync answer")
             report.reached_server = True
+            if register is not None:
+                _bundle.remember_county_keys(store, answer)
             server_time = answer.get("server_time")
             if isinstance(server_time, int) and not isinstance(server_time, bool):
                 if server_time < protocol.CLOCK_FLOOR_MS:

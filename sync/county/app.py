@@ -323,6 +323,13 @@ class _Request(BaseModel):
     model_config = ConfigDict(strict=True)
 
 
+class DeviceKeys(_Request):
+    """A device's sync-bundle public keys: raw 32-byte keys, base64 (protocol section 18)."""
+
+    sign: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$", description="Ed25519, verifies its bundles")
+    box: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$", description="X25519, receives return bundles")
+
+
 class LoginRequest(_Request):
     """Sign in and enrol this device (first sign-in) to a township."""
 
@@ -347,6 +354,9 @@ class LoginRequest(_Request):
         description="for county-level accounts: enrol the device to this township",
     )
     client_version: str | None = Field(None, max_length=100, pattern=_TEXT)
+    device_keys: DeviceKeys | None = Field(
+        None, description="the public halves of the device's sync-bundle keys (optional)"
+    )
 
 
 class PushBatch(_Request):
@@ -380,6 +390,9 @@ class SyncRequest(_Request):
         None, max_length=40, pattern=_TEXT, description="the device's Gridroom version"
     )
     push: PushBatch | None = None
+    device_keys: DeviceKeys | None = Field(
+        None, description="register the device's sync-bundle public keys (devices enrolled before)"
+    )
 
 
 class SnapshotRequest(_Request):
@@ -586,6 +599,7 @@ def create_app(
             device_name=body.device_name,
             township=body.township,
             address=address,
+            device_keys=body.device_keys.model_dump() if body.device_keys else None,
         )
 
     @app.post(protocol.LOGOUT, tags=["accounts"], responses=_errors(*_AUTH))

@@ -472,6 +472,23 @@ def _weights_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=cmd_weights)
 
 
+def cmd_bundle(args: argparse.Namespace) -> int:
+    """Import a device's sync bundle (USB stick) and write its return bundle."""
+    from ..bundlefile import BundleError
+    from .bundle import import_bundle
+    from .service import County
+
+    with _open(args.db) as db:
+        db.migrate()
+        try:
+            result = import_bundle(County(db), args.file, args.out)
+        except BundleError as exc:
+            print(f"gridroom-county bundle import: {exc.message}", file=sys.stderr)
+            return 2
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, sort_keys=True))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gridroom-county", description="Gridroom reference county platform"
@@ -599,6 +616,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the log as JSON")
     p.set_defaults(run=cmd_audit)
     _weights_parser(sub)
+    p = sub.add_parser("bundle", help="import a device's sync bundle (USB), write its answer")
+    p.add_argument("action", choices=("import",))
+    p.add_argument("file", help="the device's bundle")
+    _db_arg(p)
+    p.add_argument("--out", required=True, help="where to write the return bundle")
+    p.set_defaults(run=cmd_bundle)
     return parser
 
 

@@ -330,10 +330,25 @@ CREATE TABLE grid_history (
 INSERT INTO counters (name, value) VALUES ('taxonomy', 1)
 """
 
+# Sync bundles (USB sticks, protocol section 18): each device's public keys (Ed25519 to verify
+# its bundles, X25519 to encrypt return bundles to it), registered at sign-in; and the bundles
+# imported, so that importing one again applies nothing and answers what the first import did.
+_SCHEMA_5 = """
+ALTER TABLE devices ADD COLUMN sign_key TEXT;
+ALTER TABLE devices ADD COLUMN box_key TEXT;
+CREATE TABLE bundle_imports (
+    bundle_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    imported_at BIGINT NOT NULL,
+    acks TEXT NOT NULL
+)
+"""
+
 MIGRATIONS = [
     Migration("0001_initial", _SCHEMA_1),
     Migration("0002_blob_possession", _SCHEMA_2),
     Migration("0003_admin", _SCHEMA_3),
+    Migration("0005_bundles", _SCHEMA_5),
 ]
 
 _TYPES = {

@@ -331,8 +331,14 @@ class County(PushMixin, PullMixin, FilesMixin):
         device_name: str = "",
         township: str | None = None,
         address: str = "",
+        device_keys: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Check a password, enrol the device on first sign-in, and issue a token."""
+        """Check a password, enrol the device on first sign-in, and issue a token.
+        ``device_keys``: the device's sync-bundle public keys, recorded on its row."""
+        if device_keys is not None:
+            from .bundle import check_device_keys
+
+            check_device_keys(device_keys)
         if not protocol._ID.match(device_id or ""):
             raise ApiError("bad_request", "device_id must be the device's id (a UUID)")
         now = self.clock()
@@ -382,6 +388,10 @@ class County(PushMixin, PullMixin, FilesMixin):
                     "UPDATE accounts SET password_hash = ? WHERE id = ?", [rehash, account.id]
                 )
             device = self._enrol(tx, account, device_id, device_name, township, now)
+            from .bundle import county_keys, register_device_keys
+
+            register_device_keys(tx, device.id, device_keys)
+            bundle_keys = county_keys(tx).public()
             try:
                 scope = acc.scope_keys(account, device.township)
             except acc.ScopeError as exc:
@@ -404,6 +414,7 @@ class County(PushMixin, PullMixin, FilesMixin):
             "scope": session.scope(),
             "county": self.county,
             "server_time": self.clock(),
+            "bundle_keys": bundle_keys,
         }
 
     def _enrol(
@@ -538,6 +549,10 @@ class County(PushMixin, PullMixin, FilesMixin):
                 tx.scalar("SELECT value FROM counters WHERE name = 'reference'", default=0)
             )
         answer["scope"] = session.scope()
+        if body.get("device_keys"):
+            from .bundle import register_at_sync
+
+            answer["bundle_keys"] = register_at_sync(self, session, body["device_keys"])
         answer["server_time"] = self.clock()
         return answer
 

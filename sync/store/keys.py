@@ -910,3 +910,64 @@ def describe(path: Path | str) -> str:
         return f"encrypted; key in the OS keyring ({side.get('keyring', '')})"
     pin = ", with a PIN copy" if side.get("pin") else ""
     return f"encrypted; key wrapped by the password (no usable keyring){pin}"
+
+
+# -- the device's own key pair (sync bundles) -----------------------------------------------------
+
+#: What the device key pair is wrapped under: a key derived from the store key, so it opens
+#: exactly when the store does (keyring, password or PIN) and is never on disk in plain.
+_DEVICE_KEY_INFO = b"gridroom device key pair/1"
+
+
+def _device_kek(store_key: bytes, store_id: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=store_id.encode(), info=_DEVICE_KEY_INFO
+    ).derive(store_key)
+
+
+def keep_device_key(path: Path | str, secret: bytes) -> None:
+    """Keep the device's private key pair (sync bundles) beside the store key: AES-256-GCM under
+    a key derived from the store key, in the key file. The store key must be unlocked."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    path = Path(path)
+    side = read_sidecar(path)
+    key = key_for(path)
+    if side is None or key is None:
+        raise NotEncrypted(
+            f"{path} is not encrypted: a device key is kept only with an encrypted store.",
+            path=path,
+        )
+    store_id = str(side["store_id"])
+    nonce = os.urandom(12)
+    aad = f"gridroom device key|{store_id}".encode()
+    wrapped = AESGCM(_device_kek(key, store_id)).encrypt(nonce, secret, aad)
+    side["device_key"] = {"nonce": _b64(nonce), "wrapped": _b64(wrapped)}
+    _write_sidecar(path, side)
+
+
+def device_key(path: Path | str) -> bytes | None:
+    """The device's private key pair, or None when it has none yet (enrolled before bundles, or
+    the store was re-keyed); raises like :func:`key_for` when the store key is locked."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    path = Path(path)
+    side = read_sidecar(path)
+    if side is None or not isinstance(side.get("device_key"), dict):
+        return None
+    key = key_for(path)
+    if key is None:
+        return None
+    store_id = str(side["store_id"])
+    box = side["device_key"]
+    aad = f"gridroom device key|{store_id}".encode()
+    try:
+        return AESGCM(_device_kek(key, store_id)).decrypt(
+            _unb64(box["nonce"]), _unb64(box["wrapped"]), aad
+        )
+    except (InvalidTag, KeyError, ValueError):
+        return None  # wrapped under an earlier store key: a new pair is made at sign-in
