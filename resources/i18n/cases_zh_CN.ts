@@ -994,6 +994,10 @@
         <translation>地址</translation>
     </message>
     <message>
+        <source>Location</source>
+        <translation>事发位置</translation>
+    </message>
+    <message>
         <source>Description</source>
         <translation>事件描述</translation>
     </message>

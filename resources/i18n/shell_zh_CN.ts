@@ -834,6 +834,10 @@
             <translation>网格</translation>
         </message>
         <message>
+            <source>Map</source>
+            <translation>地图</translation>
+        </message>
+        <message>
             <source>Sync</source>
             <translation>同步</translation>
         </message>
