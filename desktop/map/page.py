@@ -431,7 +431,7 @@ class MapPage(QWidget):
                 box = label.boundingRect()
                 label.setTransform(QTransform.fromTranslate(-box.width() / 2, -box.height() / 2))
                 label.setPos(self.to_scene(*area.label_at))
-                label.setZValue(5 if area.kind == "village" else 4)
+                label.setZValue(11 if area.kind == "village" else 4)  # village names over markers
                 label.setData(1, area.kind)
                 self.scene.addItem(label)
                 self.labels[area.code] = label

@@ -29,6 +29,7 @@ COMMANDS = (
     "login",
     "sync",
     "doctor",
+    "geo",
 )
 
 
