@@ -1548,6 +1548,10 @@
         <translation>地址</translation>
     </message>
     <message>
+        <source>Location</source>
+        <translation>事发位置</translation>
+    </message>
+    <message>
         <source>Source</source>
         <translation>来源</translation>
     </message>
