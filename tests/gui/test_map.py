@@ -152,9 +152,7 @@ def test_markers_cluster_when_zoomed_out_and_a_single_marker_opens_its_case(
     for _ in range(12):
         with qtbot.waitSignal(page.markers_loaded, timeout=10_000):
             page.zoom_to(lon, lat, 2.0)
-        alone = [
-            m for m in page.markers if m.cluster.count == 1 and m.cluster.case_id == case_id
-        ]
+        alone = [m for m in page.markers if m.cluster.count == 1 and m.cluster.case_id == case_id]
         if alone:
             break
     assert alone, "the case never stood alone"
@@ -184,3 +182,25 @@ def test_the_main_window_has_the_map_page(window):
     assert "map" in window.page_keys()
     titles = [window.nav.item(i).text() for i in range(window.nav.count())]
     assert "地图" in titles
+
+
+def test_a_new_case_shows_on_the_map_without_a_restart(page, demo_path, clock, qtbot):
+    store = page._ctx.ops.gui_store()
+    code = sorted(page.grid_items)[0]
+    before = page.data.counts[code].open
+    placed_before = sum(m.cluster.count for m in page.markers)
+    outline = from_geojson(store.read("SELECT geojson FROM shapes WHERE code = ?", [code])[0][0])
+    at = outline.representative_point()
+    operator = store.account("demo-operator")
+    fields = {
+        "title": "井盖缺失",
+        "category": "0201",
+        "grid_id": code,
+        "location": f"{at.x},{at.y}",
+    }
+    page._ctx.ops.write(lambda s: s.report(operator, fields)).run()
+    # The write's change signal makes the page read again: outlines' counts, then markers.
+    qtbot.waitUntil(lambda: page.data.counts[code].open == before + 1, timeout=15_000)
+    qtbot.waitUntil(
+        lambda: sum(m.cluster.count for m in page.markers) == placed_before + 1, timeout=15_000
+    )
