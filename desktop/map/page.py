@@ -159,6 +159,9 @@ class MapView(QGraphicsView):
     def scale_now(self) -> float:
         return float(self.transform().m11())
 
+    def antialiased(self) -> bool:
+        return bool(self.renderHints() & QPainter.RenderHint.Antialiasing)
+
     def zoom(self, factor: float) -> None:
         now = self.scale_now()
         top = MAX_PX_PER_DEGREE / UNITS
@@ -238,6 +241,10 @@ class Legend(QFrame):
 
 class MapPage(QWidget):
     """The map. Signals: ``loaded`` after outlines are drawn, ``markers_loaded`` after markers."""
+
+    #: Above this many grid outlines on screen, draw without antialiasing (level of detail: a
+    #: county's 800 grids zoomed out draw in about half the time; edges are too small to tell).
+    antialias_limit = 300
 
     loaded = Signal()
     markers_loaded = Signal()
@@ -533,8 +540,22 @@ class MapPage(QWidget):
 
     def _view_changed(self) -> None:
         self._update_labels()
+        self._update_antialiasing()
         if self.data is not None:
             self._marker_timer.start()
+
+    def grids_in_view(self) -> int:
+        rect = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        return sum(
+            1
+            for item in self.scene.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect)
+            if isinstance(item, AreaItem) and item.area.kind == "grid"
+        )
+
+    def _update_antialiasing(self) -> None:
+        smooth = self.grids_in_view() <= self.antialias_limit
+        if self.view.antialiased() != smooth:
+            self.view.setRenderHint(QPainter.RenderHint.Antialiasing, smooth)
 
     def _update_labels(self) -> None:
         """Level of detail: village names once villages are ~70 px wide, grid names at ~90 px."""

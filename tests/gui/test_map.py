@@ -204,3 +204,14 @@ def test_a_new_case_shows_on_the_map_without_a_restart(page, demo_path, clock, q
     qtbot.waitUntil(
         lambda: sum(m.cluster.count for m in page.markers) == placed_before + 1, timeout=15_000
     )
+
+
+def test_many_outlines_on_screen_draw_without_antialiasing(page):
+    assert page.grids_in_view() == len(page.grid_items)  # the whole township fits
+    assert page.view.antialiased()  # 79 grids: under the limit
+    page.antialias_limit = 20
+    page.fit()
+    assert not page.view.antialiased()
+    lon, lat = page.to_lonlat(page.grid_items[sorted(page.grid_items)[0]].path().pointAtPercent(0))
+    page.zoom_to(lon, lat, 20.0)
+    assert page.grids_in_view() <= 20 and page.view.antialiased()
