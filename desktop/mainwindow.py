@@ -39,6 +39,7 @@ from .context import AppContext
 from .dashboard import DashboardPage
 from .errors import show_error
 from .grids import GridsPage
+from .map import MapPage
 from .names import of as names_of
 from .settings_page import SettingsPage
 from .stats import StatsPage
@@ -170,6 +171,7 @@ class MainWindow(QMainWindow):
             self.report = Placeholder(self.tr("The quick report form is not part of this build."))
         self.report.setObjectName("reportPage")
         self.grids = GridsPage(ctx, self)
+        self.map = MapPage(ctx, self)
         self.stats = StatsPage(ctx, self)
         # Background sync with the county (does nothing on a demo or unenrolled store).
         self.syncer = Syncer(ctx, parent=self)
@@ -179,6 +181,7 @@ class MainWindow(QMainWindow):
         self._add_page("cases", self.tr("Cases"), self.cases)
         self._add_page("new_case", self.tr("New case"), self.report)
         self._add_page("grids", self.tr("Grids"), self.grids)
+        self._add_page("map", self.tr("Map"), self.map)
         self._add_page("stats", self.tr("Statistics"), self.stats)
         self._add_page("sync", self.tr("Sync"), self.sync)
         self._add_page("settings", self.tr("Settings"), self.settings_page)

@@ -102,6 +102,8 @@ def shoot(window: MainWindow, out_dir: Path) -> list[Path]:
     if grid is not None:
         window.grids.select(grid)
     grab("grids")
+    window.go("map")
+    grab("map")
     window.go("stats")
     window.stats.set_period(last_month(window))
     grab("stats")

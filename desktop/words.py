@@ -136,6 +136,7 @@ FIELD = {
     "urgency": QT_TRANSLATE_NOOP("Words", "Urgency"),
     "reporter_name": QT_TRANSLATE_NOOP("Words", "Reporter"),
     "reporter_phone": QT_TRANSLATE_NOOP("Words", "Reporter's phone"),
+    "location": QT_TRANSLATE_NOOP("Words", "Location"),
 }
 
 

@@ -54,6 +54,7 @@ from ..cases.photos import (
     newest_entry_id,
 )
 from ..context import AppContext
+from ..map.point import PointField
 from .pickers import CategoryPicker, GridPicker
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class ReportForm(QWidget):
         self.address = QLineEdit(self)
         self.address.setObjectName("address")
         self.address.setPlaceholderText(self.tr("Street, house number, landmark"))
+        self.location = PointField(self.ctx, self)
         self.description = QPlainTextEdit(self)
         self.description.setObjectName("description")
         self.description.setTabChangesFocus(True)
@@ -192,6 +194,7 @@ class ReportForm(QWidget):
         left.addRow(self.tr("Village / grid"), self.place)
         right = QFormLayout()
         right.addRow(self.tr("Address"), self.address)
+        right.addRow(self.tr("Location"), self.location)
         right.addRow(self.tr("Description"), self.description)
         right.addRow(self.tr("Urgency"), self.urgency)
         right.addRow(self.tr("Source"), self.source)
@@ -229,6 +232,8 @@ class ReportForm(QWidget):
             self.place.search,
             self.place.tree,
             self.address,
+            self.location.edit,
+            self.location.pick_button,
             self.description,
             self.urgency,
             self.source,
@@ -272,7 +277,9 @@ class ReportForm(QWidget):
         return super().eventFilter(watched, event)
 
     def _connect_changes(self) -> None:
-        for line in (self.title, self.address, self.reporter_name, self.reporter_phone):
+        for line in (
+            self.title, self.address, self.location.edit, self.reporter_name, self.reporter_phone
+        ):
             line.textChanged.connect(self._changed)
         for box in (self.description, self.result):
             box.textChanged.connect(self._changed)
@@ -341,6 +348,7 @@ class ReportForm(QWidget):
             "village_code": village,
             "grid_id": grid,
             "address": self.address.text().strip(),
+            "location": self.location.value(),
             "description": self.description.toPlainText().strip(),
             "urgency": self.urgency.currentData(),
             "source": self.source.currentData(),
@@ -358,6 +366,11 @@ class ReportForm(QWidget):
             out.append((self.tr("Choose a category (大类 → 小类)."), self.category))
         if self.place.value() == (None, None):
             out.append((self.tr("Choose the village or grid where it happened."), self.place))
+        village, grid = self.place.value()
+        township = (grid or village or "")[:9] or self.ctx.ops.gui_store().scope
+        where = self.location.problem(township)
+        if where is not None:
+            out.append((where, self.location.edit))
         phone = self.reporter_phone.text().strip()
         if phone and not PHONE.match(phone):
             out.append(
@@ -463,6 +476,7 @@ class ReportForm(QWidget):
             self.category.set_value(None)
             self.place.set_value()
             self.address.clear()
+            self.location.clear()
             self.description.clear()
             self.urgency.setCurrentIndex(0)
             self.reporter_name.clear()
@@ -505,6 +519,7 @@ class ReportForm(QWidget):
             "village": village,
             "grid": grid,
             "address": self.address.text(),
+            "location": self.location.text(),
             "description": self.description.toPlainText(),
             "urgency": self.urgency.currentData(),
             "source": self.source.currentData(),
@@ -519,6 +534,7 @@ class ReportForm(QWidget):
         typed = (
             self.title.text(),
             self.address.text(),
+            self.location.text(),
             self.description.toPlainText(),
             self.reporter_name.text(),
             self.reporter_phone.text(),
@@ -615,6 +631,7 @@ class ReportForm(QWidget):
             self.category.set_value(text("category") or None)
             self.place.set_value(grid=text("grid") or None, village=text("village") or None)
             self.address.setText(text("address"))
+            self.location.set_text(text("location"))
             self.description.setPlainText(text("description"))
             index = self.urgency.findData(text("urgency"))
             if index >= 0:

@@ -1209,6 +1209,10 @@
         <translation>地址</translation>
     </message>
     <message>
+        <source>Location</source>
+        <translation>事发位置</translation>
+    </message>
+    <message>
         <source>Description</source>
         <translation>事件描述</translation>
     </message>
@@ -1796,6 +1800,10 @@
     <message>
         <source>Address</source>
         <translation>地址</translation>
+    </message>
+    <message>
+        <source>Location</source>
+        <translation>事发位置</translation>
     </message>
     <message>
         <source>Source</source>

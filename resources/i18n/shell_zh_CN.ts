@@ -886,6 +886,10 @@
             <translation>网格</translation>
         </message>
         <message>
+            <source>Map</source>
+            <translation>地图</translation>
+        </message>
+        <message>
             <source>Statistics</source>
             <translation>统计</translation>
         </message>

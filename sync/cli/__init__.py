@@ -30,6 +30,7 @@ COMMANDS = (
     "sync",
     "bundle",
     "doctor",
+    "geo",
 )
 
 

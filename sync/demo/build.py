@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..geo.geostore import put_shapes
 from ..model import divisions as division_data
 from ..model.calendar import SHANGHAI
 from ..model.clock import Millis, from_millis, now_millis
@@ -29,11 +30,13 @@ from ..model.records import OPEN_STATUSES, Division, DivisionLevel, GridKind
 from ..store import Store
 from ..store.bulk import BulkLoader
 from .cases import CaseMaker
+from .geometry import COUNTY_SOURCE, PointPool, build_geometry
+from .geometry import SOURCE as GEOMETRY_SOURCE
 from .ids import device_code, uuid7_at
 from .places import DEMO_OPERATOR, build_world
 
 #: Bumped when the generator changes what a given seed produces.
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 DIVISIONS_HINT = "resources/divisions/quzhou_3308.csv"
 
 
@@ -339,13 +342,27 @@ def _build(
             }
         )
         store.put_grids(world.grids, synthetic=True)
+        geometry = build_geometry(seed, scope, [v.division for v in world.villages], world.grids)
+        put_shapes(store, [geometry.county] if geometry.county else [], source=COUNTY_SOURCE)
+        put_shapes(
+            store,
+            [o for o in geometry.outlines if o is not geometry.county],
+            synthetic=True,
+            source=GEOMETRY_SOURCE,
+        )
         store.put_departments(world.departments)
         store.put_staff(world.staff, synthetic=True)
         store.put_accounts(world.accounts)
         progress.update("places", 1, 1)
 
         maker = CaseMaker(
-            world, store.rules, seed=seed, now=now, months=spec.months, count=spec.cases
+            world,
+            store.rules,
+            seed=seed,
+            now=now,
+            months=spec.months,
+            count=spec.cases,
+            points=PointPool(seed, geometry.outlines),
         )
         case_started = time.perf_counter()
         progress.update("cases", 0, spec.cases)

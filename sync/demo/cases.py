@@ -20,7 +20,7 @@ import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model.clock import Millis
 from ..model.records import Action, Actor, AssigneeKind, Entry, Grid, GridKind, Role, Urgency
@@ -28,6 +28,9 @@ from ..model.workflow import Rules, clock_left, restarted_due
 from . import names, texts
 from .ids import device_code, uuid7_at
 from .places import Village, World
+
+if TYPE_CHECKING:
+    from .geometry import PointPool
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
@@ -206,8 +209,10 @@ class CaseMaker:
         months: int,
         count: int,
         showcase: bool = True,
+        points: PointPool | None = None,
     ) -> None:
         self.world = world
+        self.points = points
         self.rules = rules
         self.seed = seed
         self.now = now
@@ -432,6 +437,9 @@ class CaseMaker:
             "address": text.address,
             "source": source,
         }
+        location = self.points.point(grid.code) if self.points is not None else None
+        if location is not None:
+            payload["location"] = location
         if urgent:
             payload["urgency"] = urgency.value
         if source in ("resident_app", "hotline", "walk_in"):

@@ -171,6 +171,7 @@ CASE_FIELDS = (
     "urgency",
     "reporter_name",
     "reporter_phone",
+    "location",  # "lon,lat" in degrees (sync.geo.parse_point), where the case is on the map
 )
 
 

@@ -306,6 +306,49 @@ DELETE FROM sync_state WHERE key = 'reference_version';
 def _backfill_step_counts(conn: object) -> None:
     for statement in _statements(steps.BACKFILL_SQL):
         conn.execute(statement)  # type: ignore[attr-defined]
+#: Geometry (the map): outlines of townships, villages and grids as GeoJSON text with their
+#: bounding boxes in an R*Tree, and each case's point (lon/lat in degrees) kept in a second
+#: R*Tree by triggers on ``cases``, so map queries by view box never scan the tables.
+_GEOMETRY = """
+CREATE TABLE shapes (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('county', 'township', 'village', 'grid')),
+    name TEXT NOT NULL DEFAULT '',
+    geojson TEXT NOT NULL,
+    synthetic INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX shapes_kind ON shapes(kind);
+CREATE VIRTUAL TABLE shapes_rtree USING rtree(id, min_x, max_x, min_y, max_y);
+ALTER TABLE cases ADD COLUMN lon REAL;
+ALTER TABLE cases ADD COLUMN lat REAL;
+CREATE VIRTUAL TABLE case_points USING rtree(id, min_x, max_x, min_y, max_y);
+"""
+
+#: Kept out of ``_GEOMETRY`` because the statement splitter cuts at every line ending in ";".
+_CASE_POINT_TRIGGERS = (
+    """CREATE TRIGGER case_points_insert AFTER INSERT ON cases
+    WHEN NEW.lon IS NOT NULL AND NEW.lat IS NOT NULL
+    BEGIN
+        INSERT OR REPLACE INTO case_points VALUES (NEW.rowid, NEW.lon, NEW.lon, NEW.lat, NEW.lat);
+    END""",
+    """CREATE TRIGGER case_points_update AFTER UPDATE OF lon, lat ON cases
+    BEGIN
+        DELETE FROM case_points WHERE id = OLD.rowid;
+        INSERT INTO case_points SELECT NEW.rowid, NEW.lon, NEW.lon, NEW.lat, NEW.lat
+        WHERE NEW.lon IS NOT NULL AND NEW.lat IS NOT NULL;
+    END""",
+    """CREATE TRIGGER case_points_delete AFTER DELETE ON cases
+    BEGIN
+        DELETE FROM case_points WHERE id = OLD.rowid;
+    END""",
+)
+
+
+def _create_case_point_triggers(conn: object) -> None:
+    for sql in _CASE_POINT_TRIGGERS:
+        conn.execute(sql)  # type: ignore[attr-defined]
 
 
 MIGRATIONS: list[Migration] = [
@@ -315,6 +358,7 @@ MIGRATIONS: list[Migration] = [
     # Step counts per case and each dispatched unit's part, kept with the projection so that
     # statistics never read the timeline (sync.store.steps); existing stores are backfilled.
     Migration("0004_case_step_counts", steps.SCHEMA_SQL, after=_backfill_step_counts),
+    Migration("0005_geometry", _GEOMETRY, after=_create_case_point_triggers),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

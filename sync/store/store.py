@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ..geo.points import parse_point as geo_point
 from ..model import divisions as division_data
 from ..model import scope as scope_rules
 from ..model.calendar import SHANGHAI
@@ -1039,6 +1040,7 @@ class Store:
         found = self.taxonomy.get(category)
         major = (found.parent or found.code) if found else category[:2]
         lead = s.lead_task()
+        point = geo_point(f.get("location"))
         return {
             "case_no": s.case_no,
             "title": f.get("title") or "",
@@ -1069,6 +1071,8 @@ class Store:
             "satisfaction": (s.evaluation or {}).get("satisfaction"),
             "conflicts": len(s.conflicts) + len(s.field_conflicts),
             "updated_at": s.last_at,
+            "lon": point[0] if point else None,
+            "lat": point[1] if point else None,
         }
 
     def _next_case_no(self, conn: Any, at: Millis) -> str:
@@ -1421,6 +1425,8 @@ def _placeholder_row(fresh: list[Entry]) -> dict[str, Any]:
         "satisfaction": None,
         "conflicts": 1,
         "updated_at": first.at,
+        "lon": None,
+        "lat": None,
     }
 
 

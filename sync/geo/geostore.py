@@ -1,0 +1,222 @@
+"""Outlines and case points in the store, indexed by R*Tree (migration 0005_geometry).
+
+``shapes`` holds one outline per code (county, township, village or grid) as GeoJSON text;
+``shapes_rtree`` its bounding box. ``case_points`` is kept by triggers from ``cases.lon/lat``.
+A view-box query reads the R*Tree first, so a map of one grid never looks at the others.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+
+from ..model.records import OPEN_STATUSES
+from . import shapes as geo_shapes
+from .shapes import Outline
+
+BBox = tuple[float, float, float, float]  # min lon, min lat, max lon, max lat
+
+KINDS = ("county", "township", "village", "grid")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredShape:
+    code: str
+    kind: str
+    name: str
+    geojson: str
+    synthetic: bool
+    bbox: BBox
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Case points close together at the current zoom: their centre, count and one case."""
+
+    lon: float
+    lat: float
+    count: int
+    case_id: str  # the one case when count == 1; otherwise any member
+
+
+def put_shapes(
+    store: Any, outlines: Iterable[Outline], *, synthetic: bool = False, source: str = ""
+) -> int:
+    """Insert or replace outlines (by code) and their R*Tree boxes; returns how many."""
+    rows = []
+    for o in outlines:
+        if o.kind not in KINDS:
+            raise geo_shapes.ShapeError(f"unknown outline kind {o.kind!r} for {o.code}")
+        rows.append((o, geo_shapes.to_geojson(o.geometry)))
+    with store.write() as conn:
+        for o, text in rows:
+            old = conn.execute("SELECT id FROM shapes WHERE code = ?", [o.code]).fetchone()
+            if old is not None:
+                conn.execute("DELETE FROM shapes_rtree WHERE id = ?", [old[0]])
+                conn.execute(
+                    "UPDATE shapes SET kind = ?, name = ?, geojson = ?, synthetic = ?, "
+                    "source = ? WHERE id = ?",
+                    [o.kind, o.name, text, int(synthetic), source, old[0]],
+                )
+                sid = int(old[0])
+            else:
+                cursor = conn.execute(
+                    "INSERT INTO shapes (code, kind, name, geojson, synthetic, source) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [o.code, o.kind, o.name, text, int(synthetic), source],
+                )
+                sid = int(cursor.lastrowid)
+            minx, miny, maxx, maxy = o.bbox
+            conn.execute(
+                "INSERT INTO shapes_rtree VALUES (?, ?, ?, ?, ?)", [sid, minx, maxx, miny, maxy]
+            )
+    return len(rows)
+
+
+def shapes_in(store: Any, kind: str | None = None, bbox: BBox | None = None) -> list[StoredShape]:
+    """Outlines of ``kind`` (all kinds when None) whose boxes meet ``bbox`` (everything: None)."""
+    where: list[str] = []
+    args: list[Any] = []
+    if bbox is not None:
+        where.append("r.max_x >= ? AND r.min_x <= ? AND r.max_y >= ? AND r.min_y <= ?")
+        args += [bbox[0], bbox[2], bbox[1], bbox[3]]
+    if kind is not None:
+        where.append("s.kind = ?")
+        args.append(kind)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = store.read(
+        "SELECT s.code, s.kind, s.name, s.geojson, s.synthetic, r.min_x, r.min_y, r.max_x, "
+        f"r.max_y FROM shapes_rtree r JOIN shapes s ON s.id = r.id {clause} ORDER BY s.code",
+        args,
+    )
+    return [StoredShape(r[0], r[1], r[2], r[3], bool(r[4]), (r[5], r[6], r[7], r[8])) for r in rows]
+
+
+def outline(store: Any, code: str) -> Outline | None:
+    rows = store.read("SELECT code, name, geojson, kind FROM shapes WHERE code = ?", [code])
+    if not rows:
+        return None
+    code, name, text, kind = rows[0]
+    return Outline(code, name, geo_shapes.from_geojson(text), kind)
+
+
+def extent(store: Any, kind: str | None = None) -> BBox | None:
+    """The box around every outline (of ``kind``), or None when the store has none."""
+    clause, args = ("JOIN shapes s ON s.id = r.id WHERE s.kind = ?", [kind]) if kind else ("", [])
+    row = store.read(
+        f"SELECT min(r.min_x), min(r.min_y), max(r.max_x), max(r.max_y) FROM shapes_rtree r "
+        f"{clause}",
+        args,
+    )[0]
+    return None if row[0] is None else (row[0], row[1], row[2], row[3])
+
+
+def locate(store: Any, lon: float, lat: float, kind: str = "grid") -> str | None:
+    """The code of the ``kind`` outline that holds (lon, lat), or None."""
+    rows = store.read(
+        "SELECT s.code, s.geojson FROM shapes_rtree r JOIN shapes s ON s.id = r.id "
+        "WHERE r.min_x <= ? AND r.max_x >= ? AND r.min_y <= ? AND r.max_y >= ? AND s.kind = ? "
+        "ORDER BY s.code",
+        [lon, lon, lat, lat, kind],
+    )
+    for code, text in rows:
+        if geo_shapes.contains(geo_shapes.from_geojson(text), lon, lat):
+            return str(code)
+    return None
+
+
+def inside(store: Any, code: str, lon: float, lat: float) -> bool | None:
+    """Is (lon, lat) inside the outline of ``code``? None when the store has no outline."""
+    found = outline(store, code)
+    return None if found is None else geo_shapes.contains(found.geometry, lon, lat)
+
+
+@dataclass(frozen=True, slots=True)
+class GridCounts:
+    open: int = 0
+    overdue: int = 0
+    area_km2: float = 0.0
+
+    @property
+    def density(self) -> float:
+        """Open cases per square kilometre."""
+        return self.open / self.area_km2 if self.area_km2 > 0 else 0.0
+
+
+def area_km2(geometry: Any) -> float:
+    """Approximate area in km² of a lon/lat geometry (equirectangular at its centre)."""
+    lat = geometry.centroid.y
+    return float(geometry.area) * 111.32 * 111.32 * math.cos(math.radians(lat))
+
+
+def grid_counts(store: Any, now: int | None = None) -> dict[str, GridCounts]:
+    """Open and overdue cases and area for every grid with an outline."""
+    now = store.now() if now is None else now
+    marks = ",".join("?" * len(OPEN_STATUSES))
+    counts = {
+        r[0]: (int(r[1]), int(r[2] or 0))
+        for r in store.read(
+            f"SELECT grid_code, count(*), sum(due_at < ?) FROM cases "
+            f"WHERE status IN ({marks}) AND grid_code IS NOT NULL GROUP BY grid_code",
+            [now, *(s.value for s in OPEN_STATUSES)],
+        )
+    }
+    out = {}
+    for s in shapes_in(store, "grid"):
+        open_, overdue = counts.get(s.code, (0, 0))
+        out[s.code] = GridCounts(open_, overdue, area_km2(geo_shapes.from_geojson(s.geojson)))
+    return out
+
+
+def clusters(
+    store: Any,
+    bbox: BBox,
+    cell: float,
+    *,
+    statuses: Sequence[str] | None = None,
+    limit: int = 5000,
+) -> list[Cluster]:
+    """Case points in ``bbox`` grouped into square cells of ``cell`` degrees, in SQL on the
+    R*Tree: one row per non-empty cell (a cell of one case carries that case's id)."""
+    if cell <= 0:
+        raise ValueError("cell size must be positive")
+    args: list[Any] = [bbox[0], cell, bbox[1], cell, bbox[0], bbox[2], bbox[1], bbox[3]]
+    status_clause = ""
+    if statuses:
+        status_clause = f"AND c.status IN ({','.join('?' * len(statuses))})"
+        args += list(statuses)
+    rows = store.read(
+        "SELECT CAST((p.min_x - ?) / ? AS INTEGER) AS gx, "
+        "CAST((p.min_y - ?) / ? AS INTEGER) AS gy, "
+        "avg(c.lon), avg(c.lat), count(*), min(c.id) "
+        "FROM case_points p JOIN cases c ON c.rowid = p.id "
+        "WHERE p.min_x >= ? AND p.max_x <= ? AND p.min_y >= ? AND p.max_y <= ? "
+        f"{status_clause} GROUP BY gx, gy ORDER BY count(*) DESC LIMIT ?",
+        [*args, limit],
+    )
+    return [Cluster(float(r[2]), float(r[3]), int(r[4]), str(r[5])) for r in rows]
+
+
+def cases_in_grid(store: Any, grid_code: str) -> list[str]:
+    """Ids of every case of one grid (what a click on the grid lists)."""
+    return [str(r[0]) for r in store.read("SELECT id FROM cases WHERE grid_code = ?", [grid_code])]
+
+
+def union_bbox(boxes: Iterable[BBox]) -> BBox | None:
+    boxes = list(boxes)
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def shapely_bbox(bbox: BBox) -> Any:
+    return shapely.box(*bbox)
