@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +34,9 @@ from .core import (
     township_from_keys,
 )
 from .db import Tx
+
+#: One line per push at INFO (not shown at the default level): what it cost, for the benchmark.
+stats_log = logging.getLogger("gridroom.county.push")
 
 #: How long the answers of applied batches are kept for replays.
 BATCH_KEEP_MS = 30 * 24 * 3600_000
@@ -67,6 +72,7 @@ class PushMixin(CountyBase):
             lists[name] = items
         if sum(len(v) for v in lists.values()) > protocol.PUSH_ITEMS_MAX:
             raise ApiError("too_large", f"a push carries at most {protocol.PUSH_ITEMS_MAX} items")
+        started = time.monotonic()
         with self.db.write() as tx:
             stored = tx.scalar(
                 "SELECT response FROM batches WHERE device_id = ? AND batch_id = ?",
@@ -111,6 +117,13 @@ class PushMixin(CountyBase):
                 "DELETE FROM batches WHERE device_id = ? AND created_at < ?",
                 [session.device.id, server_now - BATCH_KEEP_MS],
             )
+        stats_log.info(
+            "county push: items=%d statements=%d calls=%d ms=%d",
+            sum(len(v) for v in lists.values()),
+            tx.statements,
+            tx.calls,
+            round((time.monotonic() - started) * 1000),
+        )
         return answer
 
     def _push_entry(
