@@ -355,6 +355,10 @@ class Tx:
         """``?, ?, …`` for an IN list of ``n`` values."""
         return ", ".join("?" * n)
 
+    def lock_seq(self) -> None:
+        """Take the writers' lock (the change counter's row) until the transaction ends."""
+        self.execute("UPDATE counters SET value = value WHERE name = 'seq'")
+
     def next_seq(self, n: int = 1) -> int:
         """Reserve ``n`` change sequence numbers; returns the first."""
         top = int(

@@ -185,11 +185,11 @@ class Server:
                 return {k: int(conn.execute(q).fetchone()[0]) for k, q in sql.items()}  # type: ignore[index]
         import sqlite3
 
-        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        lite = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
         try:
-            return {k: int(conn.execute(q).fetchone()[0]) for k, q in sql.items()}
+            return {k: int(lite.execute(q).fetchone()[0]) for k, q in sql.items()}
         finally:
-            conn.close()
+            lite.close()
 
 
 # -- one run --------------------------------------------------------------------------------------
@@ -200,9 +200,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def one_run(
-    workdir: Path, db: str, args: argparse.Namespace, rng: random.Random
-) -> dict[str, Any]:
+def one_run(workdir: Path, db: str, args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     server = Server(workdir, db, args.workers)
     server.init()
