@@ -10,20 +10,28 @@ from cursor 0: nothing may be missing, nothing doubled on the county.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from sync import protocol
 from sync.county.db import Database
 from tests.e2e.conftest import (
+    COUNTY,
+    REPO,
+    SERVER_ENV,
     TOWNSHIP_A,
     TOWNSHIP_B,
     CountyServer,
     Device,
     MemoryKeyring,
     api,
+    county_command,
     report_case,
+    running_county,
 )
 
 ROUNDS = 8
@@ -51,6 +59,51 @@ def _pull_all(county: CountyServer, token: str, cursor: int, seen: dict[str, int
 def test_pull_never_skips_a_change_committed_late(
     county: CountyServer, memory_keyring: MemoryKeyring, tmp_path: Path
 ) -> None:
+    push_while_pulling(county, tmp_path)
+
+
+@pytest.mark.postgres
+def test_workers_share_the_port_on_postgres(memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
+    """``serve --workers 2``: two worker processes answer on one port, and pushes through both
+    keep the same order and exactly-once guarantees."""
+    with running_county("postgres", tmp_path, serve_args=["--workers", "2"]) as county:
+        assert county.proc is not None
+        children = Path(f"/proc/{county.proc.pid}/task/{county.proc.pid}/children").read_text()
+        workers = [
+            pid
+            for pid in children.split()
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        # multiprocessing's resource tracker is a child too; the workers run spawn_main.
+        assert len(workers) == 2, children
+        push_while_pulling(county, tmp_path)
+
+
+def test_workers_refused_on_sqlite(tmp_path: Path) -> None:
+    """SQLite has one writer at a time: more than one worker is refused, in plain words."""
+    db = tmp_path / "county.sqlite"
+    subprocess.run(
+        [*county_command(), "init", "--db", str(db), "--county", COUNTY, "--townships", TOWNSHIP_A],
+        cwd=REPO,
+        env=SERVER_ENV,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    out = subprocess.run(
+        [*county_command(), "serve", "--db", str(db), "--port", "0", "--workers", "2"],
+        cwd=REPO,
+        env=SERVER_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "--workers above 1 needs PostgreSQL" in out.stderr
+    assert "one writer at a time" in out.stderr
+
+
+def push_while_pulling(county: CountyServer, tmp_path: Path) -> None:
     puller = Device(county, f"{TOWNSHIP_A}-sup", tmp_path / "puller.sqlite")
     token = puller.token
     errors: list[BaseException] = []
