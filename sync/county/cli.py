@@ -115,6 +115,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if workers > 1 and args.log_file:
+        raise ValueError(
+            "--log-file cannot be shared by several --workers (each would rotate the same file); "
+            "log to standard error (the systemd journal) instead"
+        )
     db = _open(args.db)
     db.close()
     app = create_app(args.db, hash_slots=hash_slots)

@@ -151,15 +151,28 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(10)
 
-    def rss_mb(self) -> float:
-        """Resident memory of the server and its worker processes, in MB."""
+    def pids(self) -> list[int]:
         assert self.proc is not None
         pids = [self.proc.pid]
         with contextlib.suppress(OSError):
             children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
             pids += [int(p) for p in children.split()]
+        return pids
+
+    def cpu_s(self) -> float:
+        """CPU time (user + system) the server and its workers have used, in seconds."""
+        ticks = os.sysconf("SC_CLK_TCK")
         total = 0
-        for pid in pids:
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server and its worker processes, in MB."""
+        total = 0
+        for pid in self.pids():
             with contextlib.suppress(OSError):
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
@@ -222,12 +235,14 @@ def one_run(workdir: Path, db: str, args: argparse.Namespace, rng: random.Random
         log(f"  {len(devices)} devices ready over {min(len(operators), args.devices)} townships")
         time.sleep(1.0)
         rss_before = server.rss_mb()
+        cpu_before = server.cpu_s()
         pushes_before = len(server.push_stats())
         started = time.monotonic()
         procs = [SyncProcess(d, env) for d in devices]
         runs = [p.wait(timeout=900) for p in procs]
         total = max(r.ended for r in runs) - started
         rss_after = server.rss_mb()
+        cpu = server.cpu_s() - cpu_before
         stats = server.push_stats()[pushes_before:]
         counts = server.counts()
         outbox = 0
@@ -246,6 +261,7 @@ def one_run(workdir: Path, db: str, args: argparse.Namespace, rng: random.Random
         "entries_per_s": round(entries / total, 1),
         "device_p50_s": round(statistics.median(seconds), 2),
         "device_p95_s": round(_pct(seconds, 0.95), 2),
+        "server_cpu_ms_per_entry": round(cpu * 1000 / entries, 3),
         "failed_syncs": len(failed),
         "client_retries": retries,
         "pushes": len(stats),

@@ -101,6 +101,21 @@ def test_workers_refused_on_sqlite(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "--workers above 1 needs PostgreSQL" in out.stderr
     assert "one writer at a time" in out.stderr
+    # Several workers cannot share one rotating log file either (said before any database work).
+    out = subprocess.run(
+        [
+            *county_command(),
+            *("serve", "--db", "postgresql://nobody@127.0.0.1:1/none", "--port", "0"),
+            *("--workers", "2", "--log-file", str(tmp_path / "county.log")),
+        ],
+        cwd=REPO,
+        env=SERVER_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "--log-file cannot be shared" in out.stderr
 
 
 def push_while_pulling(county: CountyServer, tmp_path: Path) -> None:
