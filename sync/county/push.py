@@ -124,6 +124,7 @@ class PushMixin(CountyBase):
                 return replay
             ref = self._reference(tx)
             plan = self._plan(tx, session, lists["entries"], ref, server_now, device_offset)
+            rejudged = False
             # The writers' lock (the counter row), held from here to the commit: the change
             # numbers commit in the order they were taken, so a pull never passes a change that
             # commits a moment later with a lower number.
@@ -134,6 +135,7 @@ class PushMixin(CountyBase):
                 if replay is not None:
                     return replay
                 if self._stale(tx, plan, ref):
+                    rejudged = True
                     plan = self._plan(tx, session, lists["entries"], ref, server_now, device_offset)
             self._write_plan(tx, session, plan)
             results: list[dict[str, Any]] = list(plan.results)
@@ -161,11 +163,12 @@ class PushMixin(CountyBase):
                 [session.device.id, server_now - BATCH_KEEP_MS],
             )
         stats_log.info(
-            "county push: items=%d statements=%d calls=%d ms=%d",
+            "county push: items=%d statements=%d calls=%d ms=%d rejudged=%d",
             sum(len(v) for v in lists.values()),
             tx.statements,
             tx.calls,
             round((time.monotonic() - started) * 1000),
+            rejudged,
         )
         return answer
 

@@ -52,7 +52,9 @@ from tests.faults.harness import (
 from .sync_bench import report_cases
 
 HELP = "County load: N devices push M new cases each at once (SQLite, PostgreSQL); JSON out."
-PUSH_LINE = re.compile(r"county push: items=(\d+) statements=(\d+) calls=(\d+) ms=(\d+)")
+PUSH_LINE = re.compile(
+    r"county push: items=(\d+) statements=(\d+) calls=(\d+) ms=(\d+) rejudged=(\d)"
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -179,7 +181,7 @@ class Server:
                         total += int(line.split()[1])
         return round(total / 1024, 1)
 
-    def push_stats(self) -> list[tuple[int, int, int, int]]:
+    def push_stats(self) -> list[tuple[int, int, int, int, int]]:
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         return [tuple(int(g) for g in m.groups()) for m in PUSH_LINE.finditer(text)]  # type: ignore[misc]
 
@@ -269,6 +271,7 @@ def one_run(workdir: Path, db: str, args: argparse.Namespace, rng: random.Random
         "calls_per_push": round(statistics.median([s[2] for s in big]), 1) if big else 0,
         "push_ms_p50": round(statistics.median([s[3] for s in big]), 1) if big else 0,
         "push_ms_max": max((s[3] for s in big), default=0),
+        "pushes_rejudged": sum(s[4] for s in stats),
         "rss_before_mb": rss_before,
         "rss_after_mb": rss_after,
         "exactly_once": counts["entries"] == entries
