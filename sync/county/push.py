@@ -134,8 +134,9 @@ class PushMixin(CountyBase):
                 replay = self._stored_answer(tx, session, batch_id)
                 if replay is not None:
                     return replay
-                if self._stale(tx, plan, ref):
+                if self._stale(tx, plan):
                     rejudged = True
+                    ref = self._reference(tx)  # it may be what changed
                     plan = self._plan(tx, session, lists["entries"], ref, server_now, device_offset)
             self._write_plan(tx, session, plan)
             results: list[dict[str, Any]] = list(plan.results)
@@ -240,7 +241,7 @@ class PushMixin(CountyBase):
                 if str(case_id) in cases:
                     cases[str(case_id)].keys.add(str(key))
 
-    def _stale(self, tx: Tx, plan: _Plan, ref: scope.Reference) -> bool:
+    def _stale(self, tx: Tx, plan: _Plan) -> bool:
         """Whether a push that committed while this one was judged touched what it read: an
         entry of a case it read, one of its own entry ids, or the reference data. Then it is
         judged again, under the lock (rare: devices of one township seldom touch one case at
