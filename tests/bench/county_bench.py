@@ -52,6 +52,8 @@ from tests.faults.harness import (
 from .sync_bench import report_cases
 
 HELP = "County load: N devices push M new cases each at once (SQLite, PostgreSQL); JSON out."
+#: How long the server idles after the load before its memory is read again.
+IDLE_S = 10.0
 PUSH_LINE = re.compile(
     r"county push: items=(\d+) statements=(\d+) calls=(\d+) ms=(\d+) rejudged=(\d)"
 )
@@ -247,6 +249,8 @@ def one_run(workdir: Path, db: str, args: argparse.Namespace, rng: random.Random
         cpu = server.cpu_s() - cpu_before
         stats = server.push_stats()[pushes_before:]
         counts = server.counts()
+        time.sleep(IDLE_S)
+        rss_idle = server.rss_mb()
         outbox = 0
         for d in devices:
             with d.store() as store:
@@ -274,6 +278,7 @@ def one_run(workdir: Path, db: str, args: argparse.Namespace, rng: random.Random
         "pushes_rejudged": sum(s[4] for s in stats),
         "rss_before_mb": rss_before,
         "rss_after_mb": rss_after,
+        "rss_idle_mb": rss_idle,
         "exactly_once": counts["entries"] == entries
         and counts["distinct_entries"] == entries
         and counts["cases"] == entries
