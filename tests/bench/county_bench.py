@@ -11,10 +11,11 @@ on each, then one real ``gridroom sync`` process per device, all started togethe
 spread over the county's townships (their operators' accounts), as a city's are.
 
 Per run: total wall time (first process started to last one ended), entries/s, device p50/p95,
-server RSS (the process and its workers) before and after, the SQL statements and calls per
-push (from the server's ``gridroom.county.push`` log lines, counted by ``Tx``), and
-exactly-once afterwards: the county holds N × M cases and entries, each once, and every device's
-outbox is empty. Medians over ``--repeat`` runs (each on a fresh database).
+server CPU per entry, server RSS (the process and its workers) before, after and 10 s later,
+the SQL statements and calls per push (from the server's ``gridroom.county.push`` log lines,
+counted by ``Tx``), and exactly-once afterwards: the county holds N × M cases and entries, each
+once, each change number once, and every device's outbox is empty. Medians over ``--repeat``
+runs (each on a fresh database).
 """
 
 from __future__ import annotations
