@@ -64,6 +64,7 @@ class _Plan:
 
     #: the change number the county had reached when judging began
     head: int
+    #: the version of the reference data the entries were judged against
     ref_version: str = ""
     results: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     entry_ids: list[str] = dataclasses.field(default_factory=list)
@@ -122,8 +123,9 @@ class PushMixin(CountyBase):
             replay = self._stored_answer(tx, session, batch_id)
             if replay is not None:
                 return replay
-            ref = self._reference(tx)
+            version, ref = self._reference(tx)
             plan = self._plan(tx, session, lists["entries"], ref, server_now, device_offset)
+            plan.ref_version = version
             rejudged = False
             # The writers' lock (the counter row), held from here to the commit: the change
             # numbers commit in the order they were taken, so a pull never passes a change that
@@ -136,8 +138,9 @@ class PushMixin(CountyBase):
                     return replay
                 if self._stale(tx, plan):
                     rejudged = True
-                    ref = self._reference(tx)  # it may be what changed
+                    version, ref = self._reference(tx)  # it may be what changed
                     plan = self._plan(tx, session, lists["entries"], ref, server_now, device_offset)
+                    plan.ref_version = version
             self._write_plan(tx, session, plan)
             results: list[dict[str, Any]] = list(plan.results)
             for raw in lists["attachments"]:
@@ -201,7 +204,6 @@ class PushMixin(CountyBase):
         the change numbers are local (0, 1, …) until :meth:`_write_plan` reserves them."""
         plan = _Plan(head=int(tx.scalar("SELECT value FROM counters WHERE name = 'seq'") or 0))
         plan.received_at = server_now
-        plan.ref_version = self._reference_version(tx)
         ids = sorted({str(r["id"]) for r in raws if isinstance(r, Mapping) and _text(r.get("id"))})
         case_ids = sorted(
             {str(r["case_id"]) for r in raws if isinstance(r, Mapping) and _text(r.get("case_id"))}
@@ -446,10 +448,10 @@ class PushMixin(CountyBase):
             )
         return actor
 
-    def _reference(self, tx: Tx) -> scope.Reference:
-        """The county's places and departments, loaded once per version of the reference data
-        (a push asks once, not per entry): the names in every pushed entry are checked
-        against it."""
+    def _reference(self, tx: Tx) -> tuple[str, scope.Reference]:
+        """The county's places and departments and their version, loaded once per version of
+        the reference data (a push asks once, not per entry): the names in every pushed entry
+        are checked against it."""
         version = self._reference_version(tx)
         cached = getattr(self, "_reference_cache", None)
         if cached is None or cached[0] != version:
@@ -464,7 +466,7 @@ class PushMixin(CountyBase):
             departments = frozenset(str(r[0]) for r in tx.rows("SELECT code FROM departments"))
             cached = (version, scope.Reference(grids, villages, townships, departments))
             self._reference_cache = cached
-        return cached[1]
+        return cached
 
     @staticmethod
     def _reference_version(tx: Tx) -> str:
