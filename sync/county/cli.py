@@ -120,9 +120,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     hash_slots = HASH_SLOTS if args.hash_slots is None else args.hash_slots
     if hash_slots < 1:
         raise ValueError("--hash-slots must be at least 1")
+    workers = args.workers
+    if workers < 1:
+        raise ValueError("--workers must be at least 1")
+    if workers > 1 and not is_postgres(args.db):
+        # SQLite lets one process write at a time: several workers would queue on its lock
+        # (and time out under load) instead of sharing the work.
+        print(
+            "gridroom-county serve: --workers above 1 needs PostgreSQL; a SQLite county has "
+            "one writer at a time, so it is served by one process (--workers 1).",
+            file=sys.stderr,
+        )
+        return 2
+    if workers > 1 and args.log_file:
+        raise ValueError(
+            "--log-file cannot be shared by several --workers (each would rotate the same file); "
+            "log to standard error (the systemd journal) instead"
+        )
     db = _open(args.db)
     db.close()
     app = create_app(args.db, hash_slots=hash_slots)
+    if workers > 1:
+        # Migrated and checked here, once; each worker opens its own pool (spawned, not forked).
+        app.state.db.close()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -140,8 +160,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
     # The line a supervisor (or the test fixture) waits for; the socket already queues clients.
     print(f"gridroom-county: serving {app.state.county.county} at http://{host}:{port}", flush=True)
+    if workers > 1:
+        # What each worker needs to build the same app (spawned workers inherit the environment).
+        os.environ[_WORKER_ARGS] = json.dumps(
+            {
+                "db": args.db,
+                "hash_slots": hash_slots,
+                "log_level": args.log_level,
+                "log_file": args.log_file,
+            }
+        )
     config = uvicorn.Config(
-        app,
+        "sync.county.cli:worker_app" if workers > 1 else app,
+        factory=workers > 1,
+        workers=workers,
         # Uvicorn's loggers propagate to the handlers above (its own config would replace them).
         log_config=None,
         log_level=args.log_level,
@@ -155,10 +187,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=proxies or None,
     )
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
     return 0
+
+
+_WORKER_ARGS = "GRIDROOM_COUNTY_WORKER_ARGS"
+
+
+def worker_app() -> object:
+    """The app of one ``serve --workers N`` worker process (uvicorn calls this factory)."""
+    from .app import create_app
+
+    spec = json.loads(os.environ[_WORKER_ARGS])
+    _serve_logging(argparse.Namespace(log_level=spec["log_level"], log_file=spec["log_file"]))
+    return create_app(spec["db"], hash_slots=int(spec["hash_slots"]))
 
 
 def _trusted_proxies(values: Sequence[str]) -> list[str]:
@@ -542,6 +591,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="password hashes run at once, 64 MiB each (default 2); sign-ins beyond them wait "
         "a second, then are answered 503 with Retry-After",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        default=int(os.environ.get("GRIDROOM_COUNTY_WORKERS") or 1),
+        help="server processes sharing the port (default 1, or $GRIDROOM_COUNTY_WORKERS); "
+        "above 1 needs PostgreSQL (SQLite has one writer at a time). Each has its own "
+        "connections (8) and --hash-slots",
     )
     p.set_defaults(run=cmd_serve)
 

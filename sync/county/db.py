@@ -367,6 +367,10 @@ class Tx:
     def __init__(self, conn: Any, dialect: str) -> None:
         self._conn = conn
         self.dialect = dialect
+        #: SQL statements run in this transaction (a row of an ``executemany`` counts as one)
+        #: and the calls that ran them: what a push costs (the county benchmark reads these).
+        self.statements = 0
+        self.calls = 0
 
     def _sql(self, sql: str) -> str:
         if self.dialect == "postgresql":
@@ -375,11 +379,17 @@ class Tx:
         return sql
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        self.statements += 1
+        self.calls += 1
         return self._conn.execute(self._sql(sql), tuple(args))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows: on PostgreSQL psycopg sends them all in pipeline mode
+        (one round trip for the lot, not one per row)."""
         if not rows:
             return
+        self.statements += len(rows)
+        self.calls += 1
         if self.dialect == "postgresql":
             with self._conn.cursor() as cur:
                 cur.executemany(self._sql(sql), [tuple(r) for r in rows])
@@ -400,6 +410,10 @@ class Tx:
     def marks(self, n: int) -> str:
         """``?, ?, …`` for an IN list of ``n`` values."""
         return ", ".join("?" * n)
+
+    def lock_seq(self) -> None:
+        """Take the writers' lock (the change counter's row) until the transaction ends."""
+        self.execute("UPDATE counters SET value = value WHERE name = 'seq'")
 
     def next_seq(self, n: int = 1) -> int:
         """Reserve ``n`` change sequence numbers; returns the first."""
