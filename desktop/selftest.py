@@ -220,7 +220,8 @@ def check_encryption(work: Path) -> Check:
     key = new_key()
     operator = Actor("selftest-operator", "自检", Role.OPERATOR, township=SELFTEST_SCOPE)
     with Store.create(path, scope=SELFTEST_SCOPE, key=key) as store:
-        case_id = store.report(operator, {"title": SECRET_TEXT, "category": "0604", "village_code": SELFTEST_VILLAGE}).case_id
+        fields = {"title": SECRET_TEXT, "category": "0604", "village_code": SELFTEST_VILLAGE}
+        case_id = store.report(operator, fields).case_id
     problems: list[str] = []
     on_disk = path.read_bytes()
     if on_disk.startswith(SQLITE_HEADER) or SECRET_TEXT.encode() in on_disk:

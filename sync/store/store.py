@@ -44,7 +44,7 @@ from ..model.records import (
 from ..model.taxonomy import Category, Deadline, Taxonomy, default_taxonomy
 from ..model.workflow import CaseState, Refused, Rules, check, project
 from . import health, keys, queries, schema, search
-from .engine import BUSY_TIMEOUT_MS, DriverError, connect, connect_read_only
+from .engine import BUSY_TIMEOUT_MS, DriverError, connect, connect_read_only, keyed_failure
 from .errors import NotADatabase, StoreError, UnknownScope, classify
 
 _BASE32 = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: read aloud over the phone
@@ -257,6 +257,15 @@ class Store:
         with self._lock:
             self.conn.close()
 
+    def _classify(self, exc: BaseException) -> StoreError | None:
+        """:func:`~.errors.classify` for this store's connection; on an encrypted store a page
+        that fails its HMAC is damage, whatever SQLCipher's code says (called under the lock)."""
+        if self.key is not None and isinstance(exc, DriverError):
+            damage = keyed_failure(self.conn, exc, self.path)
+            if damage is not None:
+                return damage
+        return classify(exc, self.path)
+
     def __enter__(self) -> Store:
         return self
 
@@ -281,7 +290,7 @@ class Store:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except DriverError as exc:
-                raise classify(exc, self.path) or exc from exc
+                raise self._classify(exc) or exc from exc
             self._write_depth = 1
             try:
                 yield self.conn
@@ -290,7 +299,7 @@ class Store:
                 with contextlib.suppress(DriverError):
                     self.conn.execute("ROLLBACK")
                 if isinstance(exc, DriverError | OSError):
-                    known = classify(exc, self.path)
+                    known = self._classify(exc)
                     if known is not None:
                         raise known from exc
                 raise
@@ -310,7 +319,7 @@ class Store:
                 self.conn.execute(f"ROLLBACK TO {name}")
                 self.conn.execute(f"RELEASE {name}")
             if isinstance(exc, DriverError | OSError):
-                known = classify(exc, self.path)
+                known = self._classify(exc)
                 if known is not None:
                     raise known from exc
             raise
@@ -322,7 +331,7 @@ class Store:
             try:
                 return list(self.conn.execute(sql, args).fetchall())
             except DriverError as exc:
-                raise classify(exc, self.path) or exc from exc
+                raise self._classify(exc) or exc from exc
 
     def _dicts(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
@@ -331,7 +340,7 @@ class Store:
                 names = [d[0] for d in cursor.description]
                 return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             except DriverError as exc:
-                raise classify(exc, self.path) or exc from exc
+                raise self._classify(exc) or exc from exc
 
     # -- meta -----------------------------------------------------------------------------------
 
