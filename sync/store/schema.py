@@ -301,10 +301,18 @@ ALTER TABLE accounts ADD COLUMN township_code TEXT;
 DELETE FROM sync_state WHERE key = 'reference_version';
 """
 
+#: County departments (县级部门) take only county-level cases, on the device as on the county;
+#: the level comes with the reference data, which is fetched again whole (as in 0003).
+_DEPARTMENT_LEVEL = """
+ALTER TABLE departments ADD COLUMN level TEXT NOT NULL DEFAULT 'township';
+DELETE FROM sync_state WHERE key = 'reference_version';
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
     Migration("0003_account_township", _ACCOUNT_TOWNSHIP),
+    Migration("0007_department_level", _DEPARTMENT_LEVEL),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

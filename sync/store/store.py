@@ -426,9 +426,9 @@ class Store:
         self._reference = None
         with self.write() as conn:
             conn.executemany(
-                "INSERT INTO departments (code, name) VALUES (?, ?) "
-                "ON CONFLICT(code) DO UPDATE SET name = excluded.name",
-                [(d.code, d.name) for d in departments],
+                "INSERT INTO departments (code, name, level) VALUES (?, ?, ?) "
+                "ON CONFLICT(code) DO UPDATE SET name = excluded.name, level = excluded.level",
+                [(d.code, d.name, "county" if d.county else "township") for d in departments],
             )
 
     def put_staff(self, staff: Iterable[Staff], *, synthetic: bool = False) -> None:
@@ -511,14 +511,14 @@ class Store:
                         "SELECT code FROM divisions WHERE level = 'township'"
                     ).fetchall()
                 )
-                departments = frozenset(
-                    r[0] for r in self.conn.execute("SELECT code FROM departments").fetchall()
-                )
+                levels = dict(self.conn.execute("SELECT code, level FROM departments").fetchall())
+            departments = frozenset(levels)
             ref = scope_rules.Reference(
                 grids,
                 villages,
                 townships,
                 departments,
+                frozenset(code for code, level in levels.items() if level == "county"),
                 grids_known=bool(grids),
                 departments_known=bool(departments),
             )
@@ -595,8 +595,8 @@ class Store:
 
     def departments(self) -> list[Department]:
         return [
-            Department(r[0], r[1])
-            for r in self.read("SELECT code, name FROM departments ORDER BY code")
+            Department(r[0], r[1], county=r[2] == "county")
+            for r in self.read("SELECT code, name, level FROM departments ORDER BY code")
         ]
 
     def staff(self, grid_code: str | None = None) -> list[Staff]:
