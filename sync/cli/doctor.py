@@ -725,14 +725,24 @@ def inspect_store(path: Path) -> dict[str, Any]:
     info["bytes"] = sum(p.stat().st_size for p in sizes.values() if p.exists())
     with path.open("rb") as fh:
         header = fh.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
-        info["encrypted"] = True
-        return info
-    info["encrypted"] = False
+    key: bytes | None = None
+    info["encrypted"] = header != SQLITE_HEADER
+    if info["encrypted"]:
+        from ..store import keys
+
+        # Read with the key where it is at hand (the keyring, or unlocked in this process);
+        # a key the password protects is not asked for: the store is described, not read.
+        try:
+            key = keys.key_for(path)
+        except StoreError as exc:
+            info["locked"] = str(exc)
+            return info
+        if key is None:
+            return info
     from ..store.engine import connect_read_only
 
     # mode=ro, or immutable where the folder cannot be written (the -shm cannot be made).
-    conn = connect_read_only(path)
+    conn = connect_read_only(path, key=key)
     try:
         found = health.problems(conn)
         info["quick_check"] = found[0] if found else "ok"  # the name older reports used
@@ -777,11 +787,13 @@ def check_store(
     except (StoreError, OSError) as exc:
         return Check("store", FAIL, str(exc)), {"path": str(path)}
     size = _human_bytes(info["bytes"])
+    where = ""
     if info["encrypted"]:
         from ..store import keys
 
         where = keys.describe(path)  # e.g. "encrypted; key in the OS keyring (…)"
-        return Check("store", OK, f"{path}: {where} ({size})."), info
+        if "integrity" not in info:  # not read: its key is not at hand here
+            return Check("store", OK, f"{path}: {where} ({size})."), info
     details = [
         f"scope {info.get('scope')}, device {info.get('device_code')}"
         + (" (demo data)" if info.get("synthetic") else ""),
@@ -812,7 +824,9 @@ def check_store(
             f"version knows {info['schema_known']}). Update Gridroom.",
             details,
         ), info
-    if info.get("synthetic"):
+    if info["encrypted"]:
+        details.append(where)
+    elif info.get("synthetic"):
         details.append("the demo store (synthetic data) stays plain by design")
     elif require_encryption:
         return Check(

@@ -183,3 +183,24 @@ def test_a_wrong_key_is_still_a_wrong_key(encrypted: Path) -> None:
     with pytest.raises(WrongKey):
         Store.open(encrypted, key=keys.new_key())
     assert health.damaged(encrypted) is None
+
+
+def test_doctor_reads_an_encrypted_store_whose_key_is_at_hand_and_reports_the_damage(
+    encrypted: Path, encrypted_template: tuple[Path, bytes]
+) -> None:
+    from sync.cli.doctor import FAIL, OK, check_store
+
+    _template, key = encrypted_template
+    page, size = page_of(encrypted, key, "cases")
+    keys.forget_unlocked()
+    # The key not at hand (wrapped by the password, none given): described, not read.
+    check, info = check_store(encrypted)
+    assert check.status == OK and "integrity" not in info
+    keys.key_for(encrypted, password=PASSWORD)  # unlocked in this process
+    check, info = check_store(encrypted)
+    assert check.status == OK and info["integrity"] == "ok", check
+    assert info["counts"]["cases"] == 600 and info["sync_history"] == []
+    flip_page(encrypted, page, size)
+    check, info = check_store(encrypted)
+    assert check.status == FAIL and "is damaged" in check.summary, check
+    assert f"page {page} fails its integrity check" in check.summary
