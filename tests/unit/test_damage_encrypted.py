@@ -204,3 +204,49 @@ def test_doctor_reads_an_encrypted_store_whose_key_is_at_hand_and_reports_the_da
     check, info = check_store(encrypted)
     assert check.status == FAIL and "is damaged" in check.summary, check
     assert f"page {page} fails its integrity check" in check.summary
+
+
+# The offscreen platform cannot pass a dialog's size hints to a window manager it lacks.
+@pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+def test_the_app_says_damaged_and_refuses_writes(
+    qtbot,  # type: ignore[no-untyped-def]
+    encrypted: Path,
+    encrypted_template: tuple[Path, bytes],
+) -> None:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from desktop.app import check_store_health
+    from desktop.errors import explain
+    from desktop.ops import Ops
+
+    _template, key = encrypted_template
+    page, size = page_of(encrypted, key, "cases")
+    keys.key_for(encrypted, password=PASSWORD)  # signed in: the key unlocked by the password
+    with Store.open(encrypted) as store:
+        case_id = store.read("SELECT id FROM cases LIMIT 1")[0][0]
+        actor = store.accounts()[0]
+    flip_page(encrypted, page, size)
+    before = sha256(encrypted)
+    ops = Ops(encrypted)
+    try:
+        check_store_health(ops, None)
+
+        def dialogs() -> list[QMessageBox]:
+            return [
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, QMessageBox) and w.objectName() == "errorDialog" and w.isVisible()
+            ]
+
+        qtbot.waitUntil(lambda: bool(dialogs()), timeout=20000)
+        shown = dialogs()[0]
+        words = explain(StoreCorrupt("damaged"))
+        assert (shown.text(), shown.informativeText()) == (words.headline, words.advice)
+        shown.close()
+        failures: list[BaseException] = []
+        ops.write(lambda s: s.comment(case_id, actor, "损坏后再写")).failure(failures.append).run()
+        qtbot.waitUntil(lambda: bool(failures), timeout=20000)
+        assert isinstance(failures[0], StoreCorrupt), failures
+    finally:
+        ops.shutdown()
+    assert sha256(encrypted) == before
