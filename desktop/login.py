@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sync import logs
 from sync.client import enrol
 from sync.client.tokens import TokenStore
 from sync.client.transport import TransportError
@@ -133,6 +134,7 @@ def attempt(
 ) -> SignedIn:
     """Sign in online, or offline when the county cannot be reached (runs on a network thread).
     Raises :class:`LoginFailed` with the reason."""
+    logs.add_secret(password)  # what was typed is never in a log line, whatever prints it
     server = server_url.strip().rstrip("/")
     if not server.startswith(("https://", "http://")):
         raise LoginFailed("bad_url", "The server address must start with https://.")
@@ -161,6 +163,7 @@ def attempt(
             return sign_in_offline(settings, store_path, login_name, password, exc)
         raise LoginFailed(exc.code, exc.message, retry_after=exc.retry_after) from None
     with Store.open(result.store_path) as store:
+        logs.add_secret(tokens.get(server, store.device_id))  # the new token, likewise
         offline.remember(store, login_name, password, result.account, server)
     return SignedIn(
         online=True,

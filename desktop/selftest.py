@@ -10,6 +10,10 @@ too). It renders offscreen, so it works over SSH and in a chroot:
 * **fonts** — the bundled CJK font registers and covers Chinese;
 * **engine** — SQLCipher's SQLite, FTS5, an encrypted round trip (shared with ``doctor``);
 * **keyring** — which backend, and that it is not a plaintext one (shared with ``doctor``);
+* **encryption** — a store encrypted under a random key (as enrolment makes one) is created,
+  reopened and read back, and a photo is written and read back encrypted (``cryptography``);
+  neither file shows its content on disk, and the store does not open without its key;
+* **report** — a tiny monthly report PDF is written with the bundled Chinese font (``reportlab``);
 * **platform plugin** (Linux) — every library the xcb plugin needs is installed, so the app
   will also start on the real display, not only offscreen.
 
@@ -60,6 +64,12 @@ CJK_SAMPLE = "网格通指挥室事件超期"
 WINDOW_SIZE = (1280, 800)
 #: A rendered window with fewer distinct colours than this is blank (or a solid error colour).
 MIN_COLOURS = 8
+#: The township (and one of its villages) the throwaway stores are made for: real codes of the
+#: bundled divisions, as the test fixtures use.
+SELFTEST_SCOPE = "330825002"
+SELFTEST_VILLAGE = "330825002222"
+#: A case text that must not appear in the encrypted store's file.
+SECRET_TEXT = "自检：张三 13800138000 门前漏水"
 
 
 def _has_cjk(text: str) -> bool:
@@ -190,6 +200,84 @@ def check_platform_plugin() -> Check:
             "Install the packages the .deb depends on (apt-get -f install).",
         )
     return Check("platform", OK, "The xcb display plugin finds every library it needs.")
+
+
+def check_encryption(work: Path) -> Check:
+    """An encrypted store under a random key: create, close, reopen, read back; a photo written
+    encrypted beside it and read back. Exercises SQLCipher and ``cryptography`` (AES-GCM, HKDF)
+    exactly as an enrolled store does, in a temporary folder (the keyring is not touched)."""
+    import io
+
+    from PIL import Image
+
+    from sync.model.records import Actor, Role
+    from sync.store import Store, WrongKey
+    from sync.store.attachments import blob_path, load_photo, read_blob, store_photo_file
+    from sync.store.keys import SQLITE_HEADER, new_key
+
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "encrypted.sqlite"
+    key = new_key()
+    operator = Actor("selftest-operator", "自检", Role.OPERATOR, township=SELFTEST_SCOPE)
+    with Store.create(path, scope=SELFTEST_SCOPE, key=key) as store:
+        fields = {"title": SECRET_TEXT, "category": "0604", "village_code": SELFTEST_VILLAGE}
+        case_id = store.report(operator, fields).case_id
+    problems: list[str] = []
+    on_disk = path.read_bytes()
+    if on_disk.startswith(SQLITE_HEADER) or SECRET_TEXT.encode() in on_disk:
+        problems.append("the store file is readable without its key")
+    other = new_key()
+    try:
+        Store.open(path, key=other).close()
+        problems.append("the store opened with a wrong key")
+    except WrongKey:
+        pass
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(picture, "JPEG", quality=90)
+    photo = load_photo(picture.getvalue(), "自检.jpg")
+    with Store.open(path, key=key) as store:
+        state = store.case(case_id)
+        if state is None or state.fields.get("title") != SECRET_TEXT:
+            problems.append("the case written before closing does not read back")
+        store_photo_file(store, photo)
+        stored = blob_path(store, photo.sha256).read_bytes()
+        if stored.startswith(b"\xff\xd8\xff") or photo.data in stored:
+            problems.append("the photo is stored in plain (a JPEG on disk)")
+        if read_blob(store, photo.sha256) != photo.data:
+            problems.append("the encrypted photo does not read back")
+    details = [f"store {path.stat().st_size:,} bytes, photo {len(stored):,} bytes on disk"]
+    if problems:
+        return Check(
+            "encryption", FAIL, "Encryption at rest fails: " + "; ".join(problems) + ".", details
+        )
+    return Check(
+        "encryption",
+        OK,
+        "An encrypted store and an encrypted photo are written, reopened and read back.",
+        details,
+    )
+
+
+def check_report(work: Path) -> Check:
+    """A tiny monthly report (月报) PDF with the bundled Chinese font (``reportlab``)."""
+    from sync.stats.periods import Period
+    from sync.stats.report import collect, write
+    from sync.store import Store
+
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "report.sqlite"
+    with Store.create(path, scope=SELFTEST_SCOPE, synthetic=True) as store:
+        data = collect(store, Period.parse("2026-06"))
+    out = write(data, work / "月报.pdf")
+    pdf = out.read_bytes()
+    details = [f"{out.name}: {len(pdf):,} bytes"]
+    if not pdf.startswith(b"%PDF-") or b"%%EOF" not in pdf[-64:]:
+        return Check("report", FAIL, "The monthly report PDF is not a complete PDF.", details)
+    if b"FontFile2" not in pdf:
+        return Check(
+            "report", FAIL, "The monthly report PDF does not embed the Chinese font.", details
+        )
+    return Check("report", OK, "A monthly report PDF is written with the Chinese font.", details)
 
 
 def check_main_window(app: Any, work: Path, screenshot: Path | None) -> Check:
@@ -323,6 +411,8 @@ def run(argv: Sequence[str]) -> int:
         checks.append(_timed("translations", lambda: check_translations(app)))
         checks.append(_timed("engine", check_engine))
         checks.append(_timed("keyring", lambda: check_keyring(require)))
+        checks.append(_timed("encryption", lambda: check_encryption(work / "encryption")))
+        checks.append(_timed("report", lambda: check_report(work / "report")))
         checks.append(_timed("platform", check_platform_plugin))
         checks.append(_timed("main window", lambda: check_main_window(app, work, args.screenshot)))
     seconds = time.perf_counter() - started

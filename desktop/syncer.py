@@ -32,6 +32,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
+from sync import logs
 from sync.client.service import AUTH_CODES, Cancelled, SyncReport, SyncService, SyncStatus
 from sync.client.tokens import MemoryTokens, TokenStore, default_tokens
 from sync.store import Store, replica
@@ -373,6 +374,10 @@ class Syncer(QObject):
         if self._net_store is None:
             self._net_store = Store.open(self._ctx.store_path, key=self._key)
         store = self._net_store
+        # The token this sync sends: never in a log line, whatever prints it.
+        server = replica.state(store).get("server_url") or store.meta("server_url") or ""
+        if server:
+            logs.add_secret(self.tokens.get(server, store.device_id))
         report = service.sync_once(store, progress)
         status, code = read_status(service, store)
         return report, status, code

@@ -641,11 +641,16 @@ def grid_from_wire(d: Mapping[str, Any]) -> Grid:
 
 
 def department_to_wire(dep: Department) -> dict[str, Any]:
-    return {"code": dep.code, "name": dep.name}
+    return {"code": dep.code, "name": dep.name, "level": "county" if dep.county else "township"}
 
 
 def department_from_wire(d: Mapping[str, Any]) -> Department:
-    return Department(_str(d, "code", "department", max_len=32), _str(d, "name", "department"))
+    # "level" (county / township) arrived with county departments; a server without it has none.
+    return Department(
+        _str(d, "code", "department", max_len=32),
+        _str(d, "name", "department"),
+        county=d.get("level") == "county",
+    )
 
 
 def staff_to_wire(s: Staff) -> dict[str, Any]:

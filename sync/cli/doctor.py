@@ -730,11 +730,12 @@ def inspect_store(path: Path) -> dict[str, Any]:
     if info["encrypted"]:
         from ..store import keys
 
-        # Its key the one way (this user's keyring); a key the password wraps is not asked
-        # for here: the doctor then reports where the key is and does not look inside.
+        # Read with the key where it is at hand (the keyring, or unlocked in this process);
+        # a key the password protects is not asked for: the store is described, not read.
         try:
             key = keys.key_for(path)
-        except StoreError:
+        except StoreError as exc:
+            info["locked"] = str(exc)
             return info
         if key is None:
             return info
@@ -791,10 +792,9 @@ def check_store(
         from ..store import keys
 
         where = keys.describe(path)  # e.g. "encrypted; key in the OS keyring (…)"
-        if "counts" not in info:  # its key is not at hand: not looked inside
+        if "integrity" not in info:  # not read: its key is not at hand here
             return Check("store", OK, f"{path}: {where} ({size})."), info
     details = [
-        *([where] if where else []),
         f"scope {info.get('scope')}, device {info.get('device_code')}"
         + (" (demo data)" if info.get("synthetic") else ""),
         ", ".join(f"{k} {v:,}" for k, v in info.get("counts", {}).items()),
@@ -824,9 +824,11 @@ def check_store(
             f"version knows {info['schema_known']}). Update Gridroom.",
             details,
         ), info
-    if info.get("synthetic"):
+    if info["encrypted"]:
+        details.append(where)
+    elif info.get("synthetic"):
         details.append("the demo store (synthetic data) stays plain by design")
-    elif require_encryption and not info["encrypted"]:
+    elif require_encryption:
         return Check(
             "store",
             FAIL,
@@ -838,8 +840,7 @@ def check_store(
     return Check(
         "store",
         OK,
-        f"{path}: intact, {where or 'not encrypted'}, schema {info['schema_version']}, "
-        f"{size}{note}.",
+        f"{path}: intact, schema {info['schema_version']}, {size}{note}.",
         details,
     ), info
 

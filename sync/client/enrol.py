@@ -163,7 +163,9 @@ def login(
 
 
 def logout(store: Store, tokens: TokenStore, *, ca_file: str | None = None) -> bool:
-    """Revoke this device's token at the county (when reachable) and forget it here."""
+    """Revoke this device's token at the county (when reachable) and forget it here, with the
+    store key this process unlocked by the password (the next opener must unlock it again)."""
+    keys.forget_unlocked(store.path)
     server = replica.state(store).get("server_url") or store.meta("server_url") or ""
     token = tokens.get(server, store.device_id) if server else None
     if not token:

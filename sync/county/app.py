@@ -66,10 +66,16 @@ class RequestLimits:
     """
 
     def __init__(
-        self, app: ASGIApp, authenticate: Callable[[str | None], object] | None = None
+        self,
+        app: ASGIApp,
+        authenticate: Callable[[str | None], object] | None = None,
+        chunk_room: Callable[[Any, str, int], int | None] | None = None,
     ) -> None:
         self.app = app
         self.authenticate = authenticate
+        #: (session, sha256, offset) → the bytes an attachment chunk may still carry (its
+        #: declared size less the offset), or None: the per-request limit of a blob upload.
+        self.chunk_room = chunk_room
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,13 +84,24 @@ class RequestLimits:
         headers = dict(scope.get("headers") or [])
         wire_max, body_max = _limits(scope, headers)
         length = headers.get(b"content-length")
-        if length is not None:
-            if not length.strip().isdigit():
-                await _send_error(send, "bad_request", "Content-Length is not a number", close=True)
+        if length is not None and not length.strip().isdigit():
+            await _send_error(send, "bad_request", "Content-Length is not a number", close=True)
+            return
+        blob_upload = scope.get("method") == "PUT" and _BLOB_PATH.fullmatch(scope.get("path", ""))
+        limited = self.chunk_room is not None and self.authenticate is not None
+        if blob_upload and limited and wire_max == protocol.CHUNK_MAX:
+            # A chunk stops at the file's declared size, before any of its body is read.
+            room = await self._chunk_room(scope, headers, send)
+            if room is False:
                 return
-            if int(length) > wire_max:
-                await _send_error(send, "too_large", _too_large(wire_max), close=True)
-                return
+            if isinstance(room, int) and room < wire_max:
+                if length is not None and int(length) > room:
+                    await _send_error(send, "too_large", _past_size(room), close=True)
+                    return
+                wire_max = body_max = room
+        if length is not None and int(length) > wire_max:
+            await _send_error(send, "too_large", _too_large(wire_max), close=True)
+            return
         encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
         if encoding not in ("", "identity", "gzip", "x-gzip"):
             await _send_error(
@@ -150,6 +167,34 @@ class RequestLimits:
 
         await self.app(scope, replay, send)
 
+    async def _chunk_room(
+        self, scope: Scope, headers: dict[bytes, bytes], send: Send
+    ) -> int | bool | None:
+        """The bytes this blob chunk may carry (None: no limit known here, the route decides);
+        False when the token is refused (the refusal has been sent)."""
+        assert self.authenticate is not None and self.chunk_room is not None
+        sha256 = scope.get("path", "").rstrip("/").rsplit("/", 1)[-1]
+        query = dict(
+            p.split("=", 1) for p in scope.get("query_string", b"").decode("latin-1").split("&")
+            if "=" in p
+        )
+        offset = query.get("offset", "")
+        if not offset.isdigit() or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            return None  # the route refuses it in its own words
+        header = headers.get(b"authorization", b"").decode("latin-1")
+        try:
+            session = await run_in_threadpool(self.authenticate, header)
+            return await run_in_threadpool(self.chunk_room, session, sha256, int(offset))
+        except ApiError as exc:
+            await _send_error(send, exc.code, exc.message, close=True)
+            return False
+        except DatabaseError as exc:
+            log.error("database: %s", exc)
+            await _send_error(
+                send, "unavailable", "The county database is unavailable; retry later.", close=True
+            )
+            return False
+
     async def _admit(self, headers: dict[bytes, bytes], send: Send) -> bool:
         """Whether the request's token is good; if not, the refusal has been sent."""
         assert self.authenticate is not None
@@ -170,6 +215,13 @@ class RequestLimits:
 
 def _too_large(limit: int) -> str:
     return f"The request body exceeds {limit:,} bytes; the server stopped reading it."
+
+
+def _past_size(room: int) -> str:
+    return (
+        f"The chunk runs past the file's declared size (at most {room:,} more bytes); the "
+        "server did not read it."
+    )
 
 
 async def _send_error(send: Send, code: str, message: str, *, close: bool = False) -> None:
@@ -501,7 +553,9 @@ def create_app(
         minimum_size=protocol.GZIP_MIN,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, protocol.BLOB_TYPE),
     )
-    app.add_middleware(RequestLimits, authenticate=county.authenticate)
+    app.add_middleware(
+        RequestLimits, authenticate=county.authenticate, chunk_room=county.chunk_room
+    )
     app.add_middleware(ProtocolVersion)
     # Added last, so it runs first: the arrival stamp is taken before anything else happens.
     app.add_middleware(ServerClock, clock=county.clock)

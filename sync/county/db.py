@@ -344,10 +344,17 @@ CREATE TABLE bundle_imports (
 )
 """
 
+#: County departments (县级部门) take only county-level cases; the 1+N departments sunk into the
+#: townships take any. ``gridroom-county init`` seeds the county's own (sync/county/seed.py).
+_DEPARTMENT_LEVEL = """
+ALTER TABLE departments ADD COLUMN level TEXT NOT NULL DEFAULT 'township'
+"""
+
 MIGRATIONS = [
     Migration("0001_initial", _SCHEMA_1),
     Migration("0002_blob_possession", _SCHEMA_2),
     Migration("0003_admin", _SCHEMA_3),
+    Migration("0004_department_level", _DEPARTMENT_LEVEL),
     Migration("0005_bundles", _SCHEMA_5),
 ]
 

@@ -211,6 +211,17 @@ class FilesMixin(CountyBase):
                 return _done(sha256, size)
         return {"sha256": sha256, "size": size, "received": received, "complete": False}
 
+    def chunk_room(self, session: Session, sha256: str, offset: int) -> int | None:
+        """How many bytes a chunk at ``offset`` may carry: up to the file's declared size (so
+        a chunk past it is refused before its body is read), or None when this device has no
+        upload of the file under way (the route answers that)."""
+        with self.db.read() as tx:
+            claim = claim_of(tx, session.device.id, sha256)
+        if claim is None:
+            return None
+        size, _received = claim
+        return max(0, size - offset)
+
     def put_chunk(self, session: Session, sha256: str, offset: int, data: bytes) -> dict[str, Any]:
         """Append one chunk at ``offset`` to this device's upload; the last one completes and
         verifies the file, and the device then holds it."""

@@ -248,8 +248,8 @@ class PullMixin(CountyBase):
                 )
             ]
             departments = [
-                {"code": str(r[0]), "name": str(r[1])}
-                for r in tx.rows("SELECT code, name FROM departments ORDER BY code")
+                {"code": str(r[0]), "name": str(r[1]), "level": str(r[2])}
+                for r in tx.rows("SELECT code, name, level FROM departments ORDER BY code")
             ]
             taxonomy = self._load_taxonomy(tx)
             assessment_weights = load_weights(tx)

@@ -464,7 +464,13 @@ class PushMixin(CountyBase):
             )
             grids = {str(r[0]): str(r[1]) for r in tx.rows("SELECT code, village_code FROM grids")}
             departments = frozenset(str(r[0]) for r in tx.rows("SELECT code FROM departments"))
-            cached = (version, scope.Reference(grids, villages, townships, departments))
+            county_departments = frozenset(
+                str(r[0]) for r in tx.rows("SELECT code FROM departments WHERE level = 'county'")
+            )
+            cached = (
+                version,
+                scope.Reference(grids, villages, townships, departments, county_departments),
+            )
             self._reference_cache = cached
         return cached
 

@@ -10,10 +10,20 @@ from __future__ import annotations
 
 from ..demo.places import World, build_world
 from ..model import divisions as division_data
-from ..model.records import Division, DivisionLevel
+from ..model.records import Department, Division, DivisionLevel
 
 #: The demo generator's default seed (``gridroom demo`` uses it unless told otherwise).
 DEMO_SEED = 1
+
+#: The county's own bureaus (县级部门), above the county linkage centre: they take only cases
+#: escalated to county level (难事不出镇: what a township can settle with its 1+N departments
+#: stays there). The 1+N departments of ``sync.demo.places`` are sunk into the townships.
+COUNTY_DEPARTMENTS: tuple[Department, ...] = (
+    Department("housing", "县住房和城乡建设局", county=True),
+    Department("water", "县水利局", county=True),
+    Department("transport", "县交通运输局", county=True),
+    Department("hrss", "县人力资源和社会保障局", county=True),
+)
 
 
 def county_divisions(county: str) -> list[Division]:
@@ -28,4 +38,6 @@ def county_world(county: str, seed: int = DEMO_SEED) -> tuple[list[Division], Wo
     """The county's divisions and its synthetic world (grids, staff, departments)."""
     divisions = county_divisions(county)
     scope = division_data.by_code()[county]
-    return divisions, build_world(seed, scope, divisions)
+    world = build_world(seed, scope, divisions)
+    world.departments = (*world.departments, *COUNTY_DEPARTMENTS)
+    return divisions, world

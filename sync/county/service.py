@@ -139,8 +139,8 @@ class County(PushMixin, PullMixin, FilesMixin):
                 ],
             )
             tx.executemany(
-                "INSERT INTO departments (code, name) VALUES (?, ?)",
-                [(d.code, d.name) for d in world.departments],
+                "INSERT INTO departments (code, name, level) VALUES (?, ?, ?)",
+                [(d.code, d.name, "county" if d.county else "township") for d in world.departments],
             )
             tx.executemany(
                 "INSERT INTO staff (id, name, role, phone, grid_code, department_code, "

@@ -211,6 +211,9 @@ class Grid:
 class Department:
     code: str
     name: str
+    #: A county department (县级部门, e.g. 县住建局): it takes only county-level cases. The
+    #: "1+N" departments sunk into the townships (False) take any case of the county.
+    county: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlcipher3
 
 from . import schema
-from .errors import NotADatabase, StoreError, classify
+from .errors import NotADatabase, StoreCorrupt, StoreError, classify, damaged_words
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
@@ -21,6 +21,28 @@ def _quote_key(key: str | bytes) -> str:
     if isinstance(key, bytes | bytearray):
         key = f"x'{bytes(key).hex()}'"
     return "'" + key.replace("'", "''") + "'"
+
+
+def keyed_failure(
+    conn: sqlcipher3.Connection, exc: BaseException, path: Path | str
+) -> StoreError | None:
+    """What a failure of an encrypted (keyed) connection means, or None for the usual answer.
+
+    A page whose HMAC fails makes SQLCipher answer "not a database" (page 1, or the schema's
+    pages while opening) and then refuse writes as "readonly": read as they are, they blame the
+    key or the permissions. ``PRAGMA cipher_integrity_check`` tells: a wrong key fails every
+    page of the file, damage only some (see :mod:`.health`). A damaged file is remembered as
+    such for this process (no write reaches it)."""
+    from . import health
+    from .errors import SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_READONLY, sqlite_code
+
+    if sqlite_code(exc) not in (SQLITE_NOTADB, SQLITE_READONLY, SQLITE_CORRUPT):
+        return None
+    failures = health.cipher_problems(conn)
+    if not failures or health.is_wrong_key(failures, conn, path):
+        return None
+    health.mark_damaged(path, failures[0])
+    return StoreCorrupt(damaged_words(path, failures[0]), path=path)
 
 
 def connect(
@@ -89,7 +111,10 @@ def connect(
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA cache_size = -32000")
     except sqlcipher3.Error as exc:
+        damage = keyed_failure(conn, exc, path) if key is not None else None
         conn.close()
+        if damage is not None:
+            raise damage from exc
         known = classify(exc, path, keyed=key is not None)
         if known is not None:
             raise known from exc
@@ -145,6 +170,7 @@ def connect_read_only(
         )
         try:
             if key is not None:
+                conn.execute("PRAGMA cipher_log_level = NONE")
                 conn.execute(f"PRAGMA key = {_quote_key(key)}")
             conn.execute("PRAGMA query_only = ON")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -152,6 +178,12 @@ def connect_read_only(
                 raise NotADatabase(
                     f"This is an SQLite database but not a Gridroom store ({path}).", path=path
                 )
+        except sqlcipher3.Error as exc:
+            damage = keyed_failure(conn, exc, path) if key is not None else None
+            conn.close()
+            if damage is not None:
+                raise damage from exc
+            raise
         except BaseException:
             conn.close()
             raise

@@ -13,8 +13,13 @@ the tables about to be written. So:
   :meth:`sync.store.Store.write` refuses every write to it, from any connection.
 
 Damage that changes a column no index covers (part of a case's text) cannot be told from data
-by a plain SQLite file; an encrypted store (SQLCipher) checks every page's HMAC and fails on the
-first read of a damaged page.
+by a plain SQLite file. An encrypted store (SQLCipher) checks every page's HMAC when it reads
+the page: the read fails, and SQLCipher then refuses every write on that connection as
+"readonly" and may answer later reads "not a database" — words that would blame permissions or
+the key. So for an encrypted store :func:`problems` runs ``PRAGMA cipher_integrity_check`` first
+(every page's HMAC; SQLCipher 4), and :func:`cipher_problems` is what the store and the openers
+ask when an encrypted file fails, to tell damage from a wrong key: a wrong key fails *every*
+page, damage only some.
 """
 
 from __future__ import annotations
@@ -84,16 +89,56 @@ def _tables(conn: Any) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def cipher_problems(conn: Any) -> list[str]:
+    """The pages of an encrypted file whose HMAC fails, in words ([] for a sound or a plaintext
+    file: SQLCipher checks only encrypted ones). Reads the whole file; works on a connection
+    that already failed on a damaged page."""
+    from .engine import DriverError
+
+    try:
+        rows = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+    except DriverError:
+        return []
+    return [_hmac_words(str(r[0])) for r in rows]
+
+
+def _hmac_words(line: str) -> str:
+    # SQLCipher: "HMAC verification failed for page 86"
+    page = line.rsplit(" ", 1)[-1]
+    if line.startswith("HMAC verification failed") and page.isdigit():
+        return f"page {page} fails its integrity check (HMAC): its bytes were changed"
+    return line
+
+
+def is_wrong_key(failures: Sequence[str], conn: Any, path: Path | str) -> bool:
+    """Whether ``failures`` (from :func:`cipher_problems`) mean a wrong key rather than damage:
+    a wrong key fails every page of the file, damage leaves some pages sound (page 1 too can be
+    damaged: then the others still pass)."""
+    if not failures:
+        return False
+    try:
+        page_size = int(conn.execute("PRAGMA cipher_page_size").fetchone()[0])
+        pages = Path(path).stat().st_size // page_size
+    except Exception:  # cannot tell: the old answer
+        return True
+    return len(failures) >= pages
+
+
 def problems(conn: Any, tables: Iterable[str] | None = None) -> list[str]:
     """What ``PRAGMA integrity_check`` finds, for ``tables`` (None: the whole file); [] if ok.
 
-    Driver errors that mean damage (``SQLITE_CORRUPT``, an unreadable page) are findings too.
-    ``conn`` is a DB-API connection (a store's ``conn`` or a read-only one).
+    An encrypted file is first checked page by page (:func:`cipher_problems`): a page that
+    fails its HMAC is damage wherever it lies, and SQLite's own check would only report it as
+    a cascade of unreadable pages. Driver errors that mean damage (``SQLITE_CORRUPT``, an
+    unreadable page) are findings too. ``conn`` is a DB-API connection (a store's ``conn`` or
+    a read-only one).
     """
     from .engine import DriverError
     from .errors import classify
 
-    found: list[str] = []
+    found: list[str] = cipher_problems(conn)[:MAX_PROBLEMS]
+    if found:
+        return found
     try:
         if tables is None:
             statements = [f"PRAGMA integrity_check({MAX_PROBLEMS})"]
@@ -161,10 +206,12 @@ __all__ = [
     "PERIODIC_MS",
     "WRITTEN_TABLES",
     "check",
+    "cipher_problems",
     "damaged",
     "forget",
     "guard",
     "guard_periodic",
+    "is_wrong_key",
     "mark_damaged",
     "problems",
     "refuse_write",

@@ -267,10 +267,17 @@ def _remember(store_id: str, key: bytes) -> None:
         _CACHE[store_id] = key
 
 
-def forget_unlocked() -> None:
-    """Drop every key this process unlocked (tests; signing out of a shared PC)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
+def forget_unlocked(path: Path | str | None = None) -> None:
+    """Drop the key this process unlocked for the store at ``path`` (signing out of a shared
+    PC: the next opener needs the password or PIN again), or every key (``None``; tests)."""
+    if path is None:
+        with _CACHE_LOCK:
+            _CACHE.clear()
+        return
+    side = read_sidecar(path)
+    if side is not None:
+        with _CACHE_LOCK:
+            _CACHE.pop(str(side["store_id"]), None)
 
 
 # -- the one way to get a key -----------------------------------------------------------------

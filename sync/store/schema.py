@@ -351,6 +351,13 @@ def _create_case_point_triggers(conn: object) -> None:
         conn.execute(sql)  # type: ignore[attr-defined]
 
 
+#: County departments (县级部门) take only county-level cases, on the device as on the county;
+#: the level comes with the reference data, which is fetched again whole (as in 0003).
+_DEPARTMENT_LEVEL = """
+ALTER TABLE departments ADD COLUMN level TEXT NOT NULL DEFAULT 'township';
+DELETE FROM sync_state WHERE key = 'reference_version';
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
@@ -359,6 +366,7 @@ MIGRATIONS: list[Migration] = [
     # statistics never read the timeline (sync.store.steps); existing stores are backfilled.
     Migration("0004_case_step_counts", steps.SCHEMA_SQL, after=_backfill_step_counts),
     Migration("0005_geometry", _GEOMETRY, after=_create_case_point_triggers),
+    Migration("0007_department_level", _DEPARTMENT_LEVEL),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -47,7 +47,7 @@ from ..model.records import (
 from ..model.taxonomy import Category, Deadline, Taxonomy, default_taxonomy
 from ..model.workflow import CaseState, Refused, Rules, check, project
 from . import health, keys, queries, schema, search, steps
-from .engine import BUSY_TIMEOUT_MS, DriverError, connect, connect_read_only
+from .engine import BUSY_TIMEOUT_MS, DriverError, connect, connect_read_only, keyed_failure
 from .errors import NotADatabase, StoreError, UnknownScope, classify
 
 _BASE32 = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: read aloud over the phone
@@ -264,6 +264,15 @@ class Store:
         with self._lock:
             self.conn.close()
 
+    def _classify(self, exc: BaseException) -> StoreError | None:
+        """:func:`~.errors.classify` for this store's connection; on an encrypted store a page
+        that fails its HMAC is damage, whatever SQLCipher's code says (called under the lock)."""
+        if self.key is not None and isinstance(exc, DriverError):
+            damage = keyed_failure(self.conn, exc, self.path)
+            if damage is not None:
+                return damage
+        return classify(exc, self.path)
+
     def __enter__(self) -> Store:
         return self
 
@@ -288,7 +297,7 @@ class Store:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except DriverError as exc:
-                raise classify(exc, self.path) or exc from exc
+                raise self._classify(exc) or exc from exc
             self._write_depth = 1
             try:
                 yield self.conn
@@ -297,7 +306,7 @@ class Store:
                 with contextlib.suppress(DriverError):
                     self.conn.execute("ROLLBACK")
                 if isinstance(exc, DriverError | OSError):
-                    known = classify(exc, self.path)
+                    known = self._classify(exc)
                     if known is not None:
                         raise known from exc
                 raise
@@ -317,7 +326,7 @@ class Store:
                 self.conn.execute(f"ROLLBACK TO {name}")
                 self.conn.execute(f"RELEASE {name}")
             if isinstance(exc, DriverError | OSError):
-                known = classify(exc, self.path)
+                known = self._classify(exc)
                 if known is not None:
                     raise known from exc
             raise
@@ -329,7 +338,7 @@ class Store:
             try:
                 return list(self.conn.execute(sql, args).fetchall())
             except DriverError as exc:
-                raise classify(exc, self.path) or exc from exc
+                raise self._classify(exc) or exc from exc
 
     def _dicts(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._lock:
@@ -338,7 +347,7 @@ class Store:
                 names = [d[0] for d in cursor.description]
                 return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             except DriverError as exc:
-                raise classify(exc, self.path) or exc from exc
+                raise self._classify(exc) or exc from exc
 
     # -- meta -----------------------------------------------------------------------------------
 
@@ -491,9 +500,9 @@ class Store:
         self._reference = None
         with self.write() as conn:
             conn.executemany(
-                "INSERT INTO departments (code, name) VALUES (?, ?) "
-                "ON CONFLICT(code) DO UPDATE SET name = excluded.name",
-                [(d.code, d.name) for d in departments],
+                "INSERT INTO departments (code, name, level) VALUES (?, ?, ?) "
+                "ON CONFLICT(code) DO UPDATE SET name = excluded.name, level = excluded.level",
+                [(d.code, d.name, "county" if d.county else "township") for d in departments],
             )
 
     def put_staff(self, staff: Iterable[Staff], *, synthetic: bool = False) -> None:
@@ -576,14 +585,14 @@ class Store:
                         "SELECT code FROM divisions WHERE level = 'township'"
                     ).fetchall()
                 )
-                departments = frozenset(
-                    r[0] for r in self.conn.execute("SELECT code FROM departments").fetchall()
-                )
+                levels = dict(self.conn.execute("SELECT code, level FROM departments").fetchall())
+            departments = frozenset(levels)
             ref = scope_rules.Reference(
                 grids,
                 villages,
                 townships,
                 departments,
+                frozenset(code for code, level in levels.items() if level == "county"),
                 grids_known=bool(grids),
                 departments_known=bool(departments),
             )
@@ -660,8 +669,8 @@ class Store:
 
     def departments(self) -> list[Department]:
         return [
-            Department(r[0], r[1])
-            for r in self.read("SELECT code, name FROM departments ORDER BY code")
+            Department(r[0], r[1], county=r[2] == "county")
+            for r in self.read("SELECT code, name, level FROM departments ORDER BY code")
         ]
 
     def staff(self, grid_code: str | None = None) -> list[Staff]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import gzip
+import hashlib
 import http.client
 import json
 import os
@@ -572,3 +573,93 @@ def test_hash_slots_is_a_serve_option(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "--hash-slots must be at least 1" in out.stderr
+
+
+def _put_head_only(county: CountyServer, path: str, token: str, length: int) -> Answer:
+    """Send a PUT's headers, declaring ``length`` body bytes, and none of the body: an answer
+    can only come from a server that decided without reading it."""
+    parsed = urllib.parse.urlsplit(county.url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
+    sock = socket.create_connection((host, port), timeout=10)
+    try:
+        head = [
+            f"PUT {path} HTTP/1.1",
+            f"Host: {host}:{port}",
+            f"Authorization: Bearer {token}",
+            f"Content-Type: {protocol.BLOB_TYPE}",
+            f"Content-Length: {length}",
+        ]
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        response = http.client.HTTPResponse(sock, method="PUT")
+        try:
+            response.begin()
+        except TimeoutError:
+            pytest.fail("no answer without the body: the server waits to read it")
+        return Answer(response.status, dict(response.getheaders()), response.read(), 0)
+    finally:
+        sock.close()
+
+
+def test_a_blob_chunk_stops_at_the_files_declared_size_before_its_body_is_read(
+    county: CountyServer, tmp_path: Path
+) -> None:
+    from sync.model.clock import new_id
+
+    token = sign_in(county)
+    data = secrets.token_bytes(5000)
+    sha = hashlib.sha256(data).hexdigest()
+    # This device names a new file of 5,000 bytes in an attachment of its own case: a claim.
+    grid = county.account(f"{TOWNSHIP_A}-gw")["grids"][0]
+    account = county.account(f"{TOWNSHIP_A}-op")
+    case_id = new_id()
+    now = int(time.time() * 1000)
+    report = {
+        "id": new_id(),
+        "case_id": case_id,
+        "action": "report",
+        "actor_id": account["id"],
+        "role": account["role"],
+        "at": now,
+        "hlc": f"{now}.0000.LIMT",
+        "payload": {"title": "限额测试", "category": "0604", "grid_id": grid, "case_no": "L1"},
+    }
+    meta = {
+        "id": new_id(),
+        "case_id": case_id,
+        "entry_id": None,
+        "sha256": sha,
+        "name": "照片.png",
+        "mime": "image/png",
+        "size": len(data),
+        "created_at": now,
+    }
+    body = {"cursor": 0, "push": {"batch_id": new_id(), "entries": [report], "attachments": [meta]}}
+    r = api(county, "POST", protocol.SYNC, token, json=body)
+    assert r.status_code == 200, r.text
+    results = r.json()["push"]["results"]
+    assert [x["status"] for x in results] == ["applied", "applied"], results
+    url = protocol.BLOB.format(sha256=sha)
+    # One byte past the declared size, at the start and after half the file: refused at once.
+    answer = _put_head_only(county, url + "?offset=0", token, len(data) + 1)
+    assert answer.status == 413, answer.body
+    error = assert_error_shape(answer.body, "too_large")
+    assert "declared size" in error["message"] and "5,000" in error["message"], error
+    put = {"headers": {"Content-Type": protocol.BLOB_TYPE}}
+    r = api(county, "PUT", url, token, params={"offset": 0}, data=data[:2000], **put)
+    assert r.status_code == 200 and r.json()["received"] == 2000, r.text
+    answer = _put_head_only(county, url + "?offset=2000", token, 3001)
+    assert answer.status == 413, answer.body
+    assert "3,000" in assert_error_shape(answer.body, "too_large")["message"]
+    # A chunked body (no Content-Length) stops at the declared size too.
+    answer = send_endless(
+        county,
+        url + "?offset=2000",
+        {"Authorization": f"Bearer {token}", "Content-Type": protocol.BLOB_TYPE},
+        zeros(1000),
+        method="PUT",
+    )
+    assert answer.status == 413, answer.body
+    # The rest, exactly, completes the file.
+    r = api(county, "PUT", url, token, params={"offset": 2000}, data=data[2000:], **put)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"sha256": sha, "size": len(data), "received": len(data), "complete": True}

@@ -42,20 +42,6 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CountyServer]:
             yield server
 
 
-def store_key(home: Path, db: Path) -> bytes:
-    """The key of an enrolled (so encrypted) store, from the device's test keyring."""
-    from sync.store import keys
-    from tests.faults.filekeyring import FileKeyring
-
-    side = keys.read_sidecar(db)
-    assert side is not None and side["home"] == "keyring"
-    value = FileKeyring(home / "keyring.json").get_password(
-        "gridroom", f"store-key#{side['store_id']}"
-    )
-    assert value is not None
-    return bytes.fromhex(value)
-
-
 def gridroom(args: list[str], home: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("gridroom")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "desktop.cli"]
@@ -100,19 +86,29 @@ def test_a_full_sync_and_a_failed_sign_in_leave_no_secret_in_any_log(
             stdin=password + "\n",
         )
         assert out.returncode == 0, out.stderr
-    # Each device's keyring holds its token and its store's key: neither may reach a log.
-    tokens = [
-        value
+    kept = [
+        (name.split("\n", 1)[1], value)
         for home in (device_a, device_b)
-        for value in json.loads((home / "keyring.json").read_text(encoding="utf-8")).values()
+        for name, value in json.loads((home / "keyring.json").read_text(encoding="utf-8")).items()
     ]
-    assert len(tokens) == 4 and all(len(t) >= 20 for t in tokens)
+    # The keyring holds each device's token and its store's key (encryption at rest).
+    tokens = [value for user, value in kept if not user.startswith("store-key#")]
+    store_keys = [value for user, value in kept if user.startswith("store-key#")]
+    assert len(tokens) == 2 and all(len(t) >= 20 for t in tokens)
+    assert len(store_keys) == 2
+    # This process opens the stores with their keys (the keyring above is the children's).
+    key_of = {
+        db: bytes.fromhex(value)
+        for home, db in ((device_a, db_a), (device_b, db_b))
+        for name, value in json.loads((home / "keyring.json").read_text(encoding="utf-8")).items()
+        if name.split("\n", 1)[1].startswith("store-key#")
+    }
 
     # The first sync brings the township's reference data (grids, accounts).
     out = gridroom(["sync", "--db", str(db_a)], device_a)
     assert out.returncode == 0, out.stderr
     # A case about a resident, with her phone and ID number, synced up from device A …
-    with Store.open(db_a, key=store_key(device_a, db_a)) as store:
+    with Store.open(db_a, key=key_of[db_a]) as store:
         account = store.account(county.account(OP)["id"])
         assert account is not None
         actor = account
@@ -135,7 +131,7 @@ def test_a_full_sync_and_a_failed_sign_in_leave_no_secret_in_any_log(
     # … and down to device B.
     out = gridroom(["sync", "--db", str(db_b), "--verify"], device_b)
     assert out.returncode == 0, out.stderr
-    with Store.open(db_b, key=store_key(device_b, db_b)) as store:
+    with Store.open(db_b, key=key_of[db_b]) as store:
         pulled = store.case(case.case_id)
         assert pulled is not None and ID_NUMBER in str(pulled.fields.get("description"))
 
@@ -168,7 +164,7 @@ def test_a_full_sync_and_a_failed_sign_in_leave_no_secret_in_any_log(
     assert f"sign-in as <phone> at {county.url} failed" in text  # said, but not the number
     assert "signed in as" in text
     # … and nothing of what must never be there.
-    for token in tokens:
+    for token in (*tokens, *store_keys):
         assert token not in text
         assert token[:16] not in text
     for secret in (password, WRONG_PASSWORD, ID_NUMBER, PHONE, PHONE_LOGIN):
@@ -188,5 +184,5 @@ def test_a_full_sync_and_a_failed_sign_in_leave_no_secret_in_any_log(
     runs = json.loads(contents["report.json"])["store"]["sync_history"]
     assert runs[0]["status"] == "ok" and len(runs) >= 2
     everything = "\n".join(contents.values())
-    for secret in (*tokens, password, WRONG_PASSWORD, ID_NUMBER, PHONE, PHONE_LOGIN):
+    for secret in (*tokens, *store_keys, password, WRONG_PASSWORD, ID_NUMBER, PHONE, PHONE_LOGIN):
         assert secret not in everything, secret

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from desktop import selftest
 from sync.cli.doctor import FAIL, OK, WARN
 
@@ -49,9 +51,12 @@ def test_self_test_passes_and_renders_the_main_window(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
     checks = {c["name"]: c for c in result["checks"]}
-    assert set(checks) == {"fonts", "translations", "engine", "keyring", "platform", "main window"}
+    assert set(checks) == {
+        "fonts", "translations", "engine", "keyring", "encryption", "report", "platform",
+        "main window",
+    }
     assert result["passed"] is True
-    for name in ("fonts", "translations", "engine", "platform"):
+    for name in ("fonts", "translations", "engine", "encryption", "report", "platform"):
         assert checks[name]["status"] == OK, checks[name]
     # Without a desktop session there may be no keyring: a warning, never a failure.
     assert checks["keyring"]["status"] in (OK, WARN)
@@ -80,3 +85,36 @@ def test_a_window_that_cannot_be_built_fails_loudly(tmp_path: Path) -> None:
     assert check.status == FAIL
     assert "Error" in check.summary
     assert any("Traceback" in line for line in check.details)
+
+
+def _without(monkeypatch: pytest.MonkeyPatch, package: str) -> None:
+    """Make ``package`` unimportable in this process, as in a bundle that left it out."""
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, package, None)
+
+
+def test_encryption_and_report_checks_pass_here(tmp_path: Path) -> None:
+    enc = selftest._timed("encryption", lambda: selftest.check_encryption(tmp_path / "e"))
+    assert enc.status == OK, enc
+    rep = selftest._timed("report", lambda: selftest.check_report(tmp_path / "r"))
+    assert rep.status == OK, rep
+    assert (tmp_path / "r" / "月报.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_a_bundle_without_cryptography_fails_the_encryption_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _without(monkeypatch, "cryptography")
+    check = selftest._timed("encryption", lambda: selftest.check_encryption(tmp_path))
+    assert check.status == FAIL
+    assert "cryptography" in check.summary
+
+
+def test_a_bundle_without_reportlab_fails_the_report_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _without(monkeypatch, "reportlab")
+    check = selftest._timed("report", lambda: selftest.check_report(tmp_path))
+    assert check.status == FAIL
+    assert "reportlab" in check.summary

@@ -450,3 +450,26 @@ def test_another_password_can_be_added_while_the_store_is_unlocked(
     keys.forget_unlocked()
     with pytest.raises(keys.WrongPassword):
         keys.key_for(path, password="account-c")
+
+
+def test_signing_out_forgets_the_key_this_process_unlocked(
+    no_keyring: None, tmp_path: Path
+) -> None:
+    """On a shared PC without a keyring the password unlocks the store for the process; after
+    sign-out the next opener needs the password again. Another store's key stays unlocked."""
+    from sync.client import logout
+    from sync.client.tokens import MemoryTokens
+
+    paths = [tmp_path / "a.sqlite", tmp_path / "b.sqlite"]
+    for path in paths:
+        key = keys.new_key()
+        keys.keep(path, key, password="pw-共用电脑")
+        Store.create(path, scope="330825002", key=key).close()
+    keys.forget_unlocked()
+    for path in paths:
+        keys.key_for(path, password="pw-共用电脑")
+    with Store.open(paths[0]) as store:  # unlocked: no password asked
+        assert logout(store, MemoryTokens()) is False  # no token kept here: nothing to revoke
+    with pytest.raises(keys.KeyNeeded):
+        Store.open(paths[0])
+    Store.open(paths[1]).close()  # the other store is still unlocked

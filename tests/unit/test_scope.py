@@ -18,7 +18,7 @@ from sync.model import scope
 from sync.model.clock import HlcStamp, new_id
 from sync.model.records import Action, Actor, Entry, Level, Role
 from sync.model.workflow import CaseState, Refused
-from sync.store import Store, replica
+from sync.store import Store, replica, schema
 
 A, B = "330825102", "330825101"  # 小南海镇, 湖镇镇 (龙游县)
 VA, VB = f"{A}201", f"{B}200"  # 新山水村, 新光村: one real village in each
@@ -490,8 +490,28 @@ def test_a_store_from_before_the_township_column_is_migrated_and_refetches_accou
     with Store.create(path, scope=A, device_code="OLD1") as store:
         replica.set_state(store, {"reference_version": "7"})
         store.conn.execute("ALTER TABLE accounts DROP COLUMN township_code")
+        store.conn.execute("ALTER TABLE departments DROP COLUMN level")  # 0007 comes later
         store.conn.execute("PRAGMA user_version = 2")
     with Store.open(path) as store:
         assert replica.state(store).get("reference_version", "") == ""  # fetched again
         store.put_accounts([OP_A])
         assert store.account(OP_A.id) == OP_A
+
+
+def test_a_store_migrated_to_department_levels_refetches_the_reference(tmp_path: Path) -> None:
+    """0007_department_level: the column, and the whole reference data fetched again so that
+    the county departments are known before the next dispatch."""
+    from sync.model.records import Department
+
+    path = tmp_path / "old.db"
+    with Store.create(path, scope=A, device_code="OLD2") as store:
+        store.put_departments([Department("police", "派出所")])
+        replica.set_state(store, {"reference_version": "9"})
+        store.conn.execute("ALTER TABLE departments DROP COLUMN level")
+        before = [m.name for m in schema.MIGRATIONS].index("0007_department_level")
+        store.conn.execute(f"PRAGMA user_version = {before}")
+    with Store.open(path) as store:
+        assert replica.state(store).get("reference_version", "") == ""
+        assert store.departments() == [Department("police", "派出所")]
+        store.put_departments([Department("housing", "县住房和城乡建设局", county=True)])
+        assert store.reference().county_departments == frozenset({"housing"})
