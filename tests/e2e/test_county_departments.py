@@ -15,6 +15,7 @@ import pytest
 
 from sync import protocol
 from sync.county.seed import COUNTY_DEPARTMENTS
+from sync.model import scope
 from sync.model.clock import HlcStamp, new_id, now_millis
 from sync.model.records import Level
 from sync.model.workflow import Refused
@@ -61,7 +62,7 @@ def test_the_reference_data_carries_the_department_level(
     assert BUREAU in op.store.reference().county_departments
 
 
-def test_a_township_case_goes_to_a_county_department_only_after_escalation(
+def test_a_county_department_is_a_legal_assignee_only_after_escalation(
     devices: Callable[..., Device], county: CountyServer
 ) -> None:
     op = devices(OP_A)
@@ -80,12 +81,17 @@ def test_a_township_case_goes_to_a_county_department_only_after_escalation(
     assert (result["code"], result["reason"]) == ("unknown_assignee", local.value.reason)
     # A 1+N department sunk into the township takes the township-level case.
     op.store.dispatch(case_id, op.actor, ("department", "enforcement"))
-    # Escalated to the county, the bureau may take it: on the device and on the county.
+    # Escalated to the county, the bureau is a legal assignee for it (the shared rule both
+    # sides run) — but the county command centre dispatches it now, not the township.
     state = op.store.escalate(case_id, op.actor, "涉及县级排水管网改造，需县住建局处置")
     assert state.level == Level.COUNTY
-    op.store.dispatch(case_id, op.actor, ("department", BUREAU))
+    ref = op.store.reference()
+    tasks = [{"kind": "department", "assignee": BUREAU}]
+    assert scope.check_assignees(scope.view_of(state, ref), tasks, ref) is None
+    with pytest.raises(Refused, match="county"):
+        op.store.dispatch(case_id, op.actor, ("department", BUREAU))
     report = op.sync()
     assert report.status == "ok", report.to_json()
     assert report.quarantined_now == 0, report.to_json()
     second = _push(county, op.token, _dispatch_entry(account, case_id, BUREAU))
-    assert second["status"] == "applied", second
+    assert second["status"] == "rejected" and second["code"] == "not_allowed", second

@@ -484,32 +484,38 @@ def test_the_county_counts_only_the_first_report_applied(
 
 
 def test_a_store_from_before_the_township_column_is_migrated_and_refetches_accounts(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "old.db"
+    # A store made by a build that knew only the first two migrations.
+    everything = list(schema.MIGRATIONS)
+    monkeypatch.setattr(schema, "MIGRATIONS", everything[:2])
     with Store.create(path, scope=A, device_code="OLD1") as store:
         replica.set_state(store, {"reference_version": "7"})
-        store.conn.execute("ALTER TABLE accounts DROP COLUMN township_code")
-        store.conn.execute("ALTER TABLE departments DROP COLUMN level")  # 0007 comes later
-        store.conn.execute("PRAGMA user_version = 2")
+        assert schema.schema_version(store.conn) == 2
+    monkeypatch.setattr(schema, "MIGRATIONS", everything)
     with Store.open(path) as store:
         assert replica.state(store).get("reference_version", "") == ""  # fetched again
         store.put_accounts([OP_A])
         assert store.account(OP_A.id) == OP_A
 
 
-def test_a_store_migrated_to_department_levels_refetches_the_reference(tmp_path: Path) -> None:
+def test_a_store_migrated_to_department_levels_refetches_the_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """0007_department_level: the column, and the whole reference data fetched again so that
     the county departments are known before the next dispatch."""
     from sync.model.records import Department
 
     path = tmp_path / "old.db"
+    everything = list(schema.MIGRATIONS)
+    before = [m.name for m in everything].index("0007_department_level")
+    monkeypatch.setattr(schema, "MIGRATIONS", everything[:before])
     with Store.create(path, scope=A, device_code="OLD2") as store:
-        store.put_departments([Department("police", "派出所")])
+        # That build's departments had no level (today's put_departments writes one).
+        store.conn.execute("INSERT INTO departments (code, name) VALUES ('police', '派出所')")
         replica.set_state(store, {"reference_version": "9"})
-        store.conn.execute("ALTER TABLE departments DROP COLUMN level")
-        before = [m.name for m in schema.MIGRATIONS].index("0007_department_level")
-        store.conn.execute(f"PRAGMA user_version = {before}")
+    monkeypatch.setattr(schema, "MIGRATIONS", everything)
     with Store.open(path) as store:
         assert replica.state(store).get("reference_version", "") == ""
         assert store.departments() == [Department("police", "派出所")]
