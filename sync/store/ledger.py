@@ -1,8 +1,8 @@
 """The case ledger (事件台账) as a spreadsheet: its words, and the export.
 
 **Export** (:func:`export_ledger`) streams the cases a :class:`~.queries.CaseQuery` selects into
-an ``.xlsx`` (XlsxWriter's constant-memory mode) or a ``.csv`` (UTF-8 with BOM, which Excel on Chinese
-Windows opens correctly), page by page through the store's keyset paging, so a million cases
+an ``.xlsx`` (XlsxWriter's constant-memory mode) or a ``.csv`` (UTF-8 with BOM, which Excel on
+Chinese Windows opens correctly), page by page through the store's keyset paging, so a million cases
 never sit in memory. Headers and values are the Chinese words an operator reads; times are
 Asia/Shanghai. The file is written beside its destination under a temporary name and renamed at
 the end: a cancelled or failed export leaves nothing behind.
