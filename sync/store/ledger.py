@@ -506,7 +506,10 @@ def _write_xlsx(
                 elif kind == "int":
                     write_number(in_sheet, col, value)
                 else:
-                    write_string(in_sheet, col, _ILLEGAL_XML.sub("", str(value))[:32767])
+                    text = str(value)
+                    if not text.isprintable():  # C-fast test; the regex only when it may matter
+                        text = _ILLEGAL_XML.sub("", text)
+                    write_string(in_sheet, col, text[:32767])
             done += 1
             if not tick(done):
                 return None, len(sheets)

@@ -807,3 +807,22 @@ def test_xlsx_export_removes_its_scratch_folder_whether_saved_or_cancelled(
     if not cancel:
         titles = sorted(r[1] for r in read_xlsx(out)[1:])
         assert titles == sorted(f"=SUM(A{n})" for n in range(30))
+
+
+def test_xlsx_export_drops_control_characters_xml_cannot_hold(
+    store: Store, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    """A title pasted with control characters still exports; tabs and newlines are kept."""
+    store.report(
+        actors["operator"],
+        {
+            "title": "井盖\x01缺失\x0b",
+            "description": "第一行\n第二行\t完",
+            "category": "0301",
+            "village_code": ZHANGWANG,
+        },
+    )
+    out = tmp_path / "ctl.xlsx"
+    assert export_ledger(store, out).rows == 1
+    case = by_title(read_xlsx(out))["井盖缺失"]
+    assert case["描述"] == "第一行\n第二行\t完"
