@@ -1,8 +1,8 @@
 """The case ledger (事件台账) as a spreadsheet: its words, and the export.
 
 **Export** (:func:`export_ledger`) streams the cases a :class:`~.queries.CaseQuery` selects into
-an ``.xlsx`` (openpyxl write-only mode) or a ``.csv`` (UTF-8 with BOM, which Excel on Chinese
-Windows opens correctly), page by page through the store's keyset paging, so a million cases
+an ``.xlsx`` (XlsxWriter's constant-memory mode) or a ``.csv`` (UTF-8 with BOM, which Excel on
+Chinese Windows opens correctly), page by page through the store's keyset paging, so a million cases
 never sit in memory. Headers and values are the Chinese words an operator reads; times are
 Asia/Shanghai. The file is written beside its destination under a temporary name and renamed at
 the end: a cancelled or failed export leaves nothing behind.
@@ -422,116 +422,119 @@ def _write_xlsx(
     total: int,
     tick: Callable[..., bool],
 ) -> tuple[int | None, int]:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ERROR_CODES
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
+    """Stream the ledger into ``tmp`` with XlsxWriter's constant-memory mode.
 
-    wb = Workbook(write_only=True)
-    header_font = Font(bold=True, color="FFFFFF")
-    header_fill = PatternFill("solid", fgColor="1F4E79")
-    header_border = Border(bottom=Side(style="thin", color="000000"))
-    header_align = Alignment(horizontal="center", vertical="center")
+    Each row goes to a per-sheet temporary file as it is written and is never held again, so
+    memory stays flat however many cases there are; the temporary files live in a folder of
+    their own that is removed whatever happens (saved, cancelled or failed).
+    """
+    import shutil
+    import tempfile
+
+    import xlsxwriter
+
+    scratch = tempfile.mkdtemp(prefix="gridroom-ledger-")
+    wb = xlsxwriter.Workbook(
+        str(tmp),
+        {
+            "constant_memory": True,
+            "tmpdir": scratch,
+            # A resident's words are text, always: never a formula, a link or a number.
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    header_format = wb.add_format(
+        {
+            "bold": True,
+            "font_color": "#FFFFFF",
+            "pattern": 1,
+            "bg_color": "#1F4E79",
+            "bottom": 1,
+            "bottom_color": "#000000",
+            "align": "center",
+            "valign": "vcenter",
+        }
+    )
+    time_format = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     kinds = [c.kind for c in LEDGER_COLUMNS]
-    last_col = get_column_letter(len(LEDGER_COLUMNS))
+    last = len(LEDGER_COLUMNS) - 1
     sheets: list[Any] = []
 
-    def new_sheet(expected: int) -> tuple[Any, list[Any]]:
+    def new_sheet() -> Any:
         title = "事件台账" if not sheets else f"事件台账({len(sheets) + 1})"
-        ws = wb.create_sheet(title)
+        ws = wb.add_worksheet(title)
         sheets.append(ws)
-        # The <dimension> element comes before the rows, so it can only be the expected size
-        # (the count taken before streaming). Excel ignores it, but readers such as openpyxl's
-        # read-only mode take max_row from it; without it they report None.
-        last_row = max(1, min(expected, XLSX_MAX_DATA_ROWS) + 1)
-        ws.calculate_dimension = lambda: f"A1:{last_col}{last_row}"
-        # Widths and the frozen header must be set before the first row is streamed out.
-        for i, column in enumerate(LEDGER_COLUMNS, 1):
-            ws.column_dimensions[get_column_letter(i)].width = column.width
-        ws.freeze_panes = "A2"
-        header = []
-        for column in LEDGER_COLUMNS:
-            cell = WriteOnlyCell(ws, value=column.header)
-            cell.font, cell.fill, cell.border = header_font, header_fill, header_border
-            cell.alignment = header_align
-            header.append(cell)
-        ws.append(header)
-        # One styled cell per time column, re-used: write-only rows are serialised at once.
-        time_cells = []
-        for kind in kinds:
-            if kind == "time":
-                cell = WriteOnlyCell(ws)
-                cell.number_format = "yyyy-mm-dd hh:mm"
-                time_cells.append(cell)
-            else:
-                time_cells.append(None)
-        return ws, time_cells
+        for i, column in enumerate(LEDGER_COLUMNS):
+            # In pixels (7 a character, Calibri 11) so the width stored is exactly the
+            # character width asked for, as openpyxl wrote it (set_column adds padding).
+            ws.set_column_pixels(i, i, column.width * 7)
+        ws.freeze_panes(1, 0)
+        for i, column in enumerate(LEDGER_COLUMNS):
+            ws.write_string(0, i, column.header, header_format)
+        return ws
 
     def close_sheet(ws: Any, n: int) -> None:
-        ws.auto_filter.ref = f"A1:{last_col}{n + 1}"
+        ws.autofilter(0, 0, n, last)
 
-    ws, time_cells = new_sheet(total)
-    done = in_sheet = 0
     try:
+        ws = new_sheet()
+        write_string, write_number, write_datetime = (
+            ws.write_string,
+            ws.write_number,
+            ws.write_datetime,
+        )
+        done = in_sheet = 0
         for row in rows:
             if in_sheet == XLSX_MAX_DATA_ROWS:
                 close_sheet(ws, in_sheet)
-                ws, time_cells = new_sheet(total - done)
+                ws = new_sheet()
+                write_string, write_number, write_datetime = (
+                    ws.write_string,
+                    ws.write_number,
+                    ws.write_datetime,
+                )
                 in_sheet = 0
-            values = _ledger_values(row, names, now, full_contacts=full_contacts)
-            out: list[Any] = []
-            for value, kind, time_cell in zip(values, kinds, time_cells, strict=True):
-                if kind == "time":
-                    if value is None:
-                        out.append(None)
-                    else:
-                        time_cell.value = _local_naive(value)
-                        out.append(time_cell)
-                elif kind == "int" or value is None or value == "":
-                    out.append(value if value != "" else None)
-                else:
-                    text = _ILLEGAL_XML.sub("", str(value))[:32767]
-                    if text.startswith("=") or text in ERROR_CODES:
-                        # openpyxl would store "=…" as a formula (and "#N/A" as an error):
-                        # a resident's words are text, always.
-                        cell = WriteOnlyCell(ws, value=text)
-                        cell.data_type = "s"
-                        out.append(cell)
-                    else:
-                        out.append(text)
-            ws.append(out)
-            done += 1
             in_sheet += 1
+            values = _ledger_values(row, names, now, full_contacts=full_contacts)
+            for col, (value, kind) in enumerate(zip(values, kinds, strict=True)):
+                if value is None or value == "":
+                    continue  # an empty cell, as before
+                if kind == "time":
+                    write_datetime(in_sheet, col, _local_naive(value), time_format)
+                elif kind == "int":
+                    write_number(in_sheet, col, value)
+                else:
+                    text = str(value)
+                    if not text.isprintable():  # C-fast test; the regex only when it may matter
+                        text = _ILLEGAL_XML.sub("", text)
+                    write_string(in_sheet, col, text[:32767])
+            done += 1
             if not tick(done):
-                _discard_workbook(sheets)
                 return None, len(sheets)
         if not tick(done, final=True):
-            _discard_workbook(sheets)
             return None, len(sheets)
         close_sheet(ws, in_sheet)
-        wb.save(str(tmp))
-    except BaseException:
+        wb.close()
+    finally:
         _discard_workbook(sheets)
-        raise
+        shutil.rmtree(scratch, ignore_errors=True)
     return done, len(sheets)
 
 
 def _discard_workbook(sheets: list[Any]) -> None:
-    """Remove openpyxl's per-sheet temporary files of a workbook that will not be saved.
+    """Close XlsxWriter's per-sheet row files (a no-op after a save), so the folder can go.
 
-    Write-only worksheets stream their rows into a temp file (in the system temp folder) that is
-    only removed by ``save``; a cancelled export must not leave gigabytes of it behind.
+    Constant-memory worksheets stream their rows into an open temporary file that only
+    ``Workbook.close`` closes; a cancelled export must close it before its folder is removed
+    (Windows refuses to delete an open file).
     """
     for ws in sheets:
-        writer = getattr(ws, "_writer", None)
-        if writer is None:
-            continue
-        with contextlib.suppress(Exception):
-            if not ws.closed:
-                ws.close()
-        with contextlib.suppress(Exception):
-            writer.cleanup()
+        fh = getattr(ws, "row_data_fh", None)
+        if fh is not None:
+            with contextlib.suppress(Exception):
+                fh.close()
 
 
 __all__ = [

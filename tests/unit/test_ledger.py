@@ -781,3 +781,48 @@ def test_docs_list_every_ledger_column_and_accepted_header() -> None:
             assert any(alias in ln.split("|")[2] for ln in lines), (field, alias)
     for word in ledger.STATUS_WORDS.values():
         assert word in text, word
+
+
+def _xlsxwriter_scratch() -> set[str]:
+    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("gridroom-ledger-")}
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_xlsx_export_removes_its_scratch_folder_whether_saved_or_cancelled(
+    store: Store, actors: dict[str, Actor], tmp_path: Path, cancel: bool
+) -> None:
+    """XlsxWriter's constant-memory row files live in a scratch folder that never outlives
+    the export, and a million-row ledger still reads back with openpyxl, formulas as text."""
+    with store.write():
+        for n in range(30):
+            store.report(
+                actors["operator"],
+                {"title": f"=SUM(A{n})", "category": "0301", "village_code": ZHANGWANG},
+            )
+    before = _xlsxwriter_scratch()
+    out = tmp_path / "ledger.xlsx"
+    result = export_ledger(store, out, CaseQuery(), lambda done, total: not cancel, page_size=10)
+    assert result.cancelled is cancel and _xlsxwriter_scratch() <= before
+    assert out.exists() is not cancel and _leftovers(tmp_path) == []
+    if not cancel:
+        titles = sorted(r[1] for r in read_xlsx(out)[1:])
+        assert titles == sorted(f"=SUM(A{n})" for n in range(30))
+
+
+def test_xlsx_export_drops_control_characters_xml_cannot_hold(
+    store: Store, actors: dict[str, Actor], tmp_path: Path
+) -> None:
+    """A title pasted with control characters still exports; tabs and newlines are kept."""
+    store.report(
+        actors["operator"],
+        {
+            "title": "井盖\x01缺失\x0b",
+            "description": "第一行\n第二行\t完",
+            "category": "0301",
+            "village_code": ZHANGWANG,
+        },
+    )
+    out = tmp_path / "ctl.xlsx"
+    assert export_ledger(store, out).rows == 1
+    case = by_title(read_xlsx(out))["井盖缺失"]
+    assert case["描述"] == "第一行\n第二行\t完"
