@@ -204,7 +204,8 @@ def _page(qtbot: Any, app: App, predicate: Any) -> Any:
     app.window.go("sync")
     page = app.window.sync
     page.refresh()
-    qtbot.waitUntil(lambda: predicate(page), timeout=15_000)
+    # Generous: on a loaded CI machine the page's background read can take many seconds.
+    qtbot.waitUntil(lambda: predicate(page), timeout=30_000)
     return page
 
 
@@ -229,7 +230,8 @@ def test_a_field_conflict_is_shown_side_by_side_and_keep_theirs_settles_it(
 
     page = _page(qtbot, app, lambda p: len(p.conflicts_panel.boxes) == 1)
     assert page.tabs.tabText(0) == "冲突 (1)"
-    assert app.window.status.conflicts.text() != "无冲突"
+    # The status bar counts conflicts on its own refresh: wait for it, as a person would.
+    qtbot.waitUntil(lambda: app.window.status.conflicts.text() != "无冲突", timeout=15_000)
     box = page.conflicts_panel.boxes[0]
     labels_ = box.findChildren(QLabel)
     headings = [lbl.text() for lbl in labels_ if lbl.objectName() == "sideHeading"]
