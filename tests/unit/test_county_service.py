@@ -14,6 +14,7 @@ import pytest
 from sync import protocol
 from sync.county import accounts as acc
 from sync.county.db import Database
+from sync.county.seed import COUNTY_DEPARTMENTS
 from sync.county.service import ApiError, County, Session
 from sync.model.clock import HlcStamp, new_id
 from tests.e2e.conftest import postgres_database
@@ -477,7 +478,11 @@ def test_reference_data_is_the_townships(county: County, accounts: dict[str, Any
     }
     assert accounts[f"{B}-op"]["id"] not in {a["id"] for a in ref["accounts"]}
     assert "password_hash" not in str(ref) and "$argon2" not in str(ref)
-    assert len(ref["taxonomy"]) > 10 and len(ref["departments"]) == 12
+    assert len(ref["taxonomy"]) > 10
+    # The 12 departments of the townships' 1+N, and the county's own bureaus (县级部门).
+    levels = [d["level"] for d in ref["departments"]]
+    assert levels.count("township") == 12
+    assert levels.count("county") == len(COUNTY_DEPARTMENTS)
 
 
 def test_a_database_without_a_county_is_refused(tmp_path: Path) -> None:
