@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -27,7 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import protocol
 from . import accounts as acc
-from .db import Database, DatabaseError
+from . import metrics as metrics_mod
+from .db import MIGRATIONS, Database, DatabaseError
 from .service import ApiError, County, Session
 
 log = logging.getLogger("gridroom.county")
@@ -519,9 +522,12 @@ def create_app(
     *,
     clock: Callable[[], int] | None = None,
     hash_slots: int = acc.HASH_SLOTS,
+    metrics_from: Iterable[str] = metrics_mod.LOOPBACK,
 ) -> FastAPI:
     """The ASGI app for the county database at ``db_url`` (a file path or postgresql:// URL);
-    ``hash_slots``: how many password hashes may run at once (see :class:`acc.HashSlots`)."""
+    ``hash_slots``: how many password hashes may run at once (see :class:`acc.HashSlots`);
+    ``metrics_from``: the networks ``/metrics`` answers (:mod:`sync.county.metrics`)."""
+    metrics = metrics_mod.Metrics(metrics_from)
     db = Database(db_url)
     try:
         db.migrate()
@@ -548,6 +554,7 @@ def create_app(
     )
     app.state.county = county
     app.state.db = db
+    app.state.metrics = metrics
     app.add_middleware(
         GZipMiddleware,
         minimum_size=protocol.GZIP_MIN,
@@ -557,6 +564,7 @@ def create_app(
         RequestLimits, authenticate=county.authenticate, chunk_room=county.chunk_room
     )
     app.add_middleware(ProtocolVersion)
+    app.add_middleware(metrics_mod.Measure, metrics=metrics, routes=lambda: app.router.routes)
     # Added last, so it runs first: the arrival stamp is taken before anything else happens.
     app.add_middleware(ServerClock, clock=county.clock)
 
@@ -627,6 +635,42 @@ def create_app(
             status_code=503,
         )
 
+    @app.get(metrics_mod.HEALTHZ, include_in_schema=False)
+    def healthz() -> dict[str, Any]:
+        """Liveness for a load balancer: the process answers (the database is not asked)."""
+        return {"status": "ok"}
+
+    @app.get(metrics_mod.READYZ, include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Readiness: the database answers within 5 s with the schema this server expects."""
+
+        def check() -> str | None:
+            version = db.schema_version()
+            if version != len(MIGRATIONS):
+                return (
+                    f"the county database has schema {version}, this server expects "
+                    f"{len(MIGRATIONS)}: run gridroom-county init or update the server"
+                )
+            return None
+
+        try:
+            with anyio.fail_after(5):
+                problem = await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
+        except TimeoutError:
+            problem = "the county database did not answer within 5 s"
+        except Exception as exc:  # the database's own failures, whatever their kind
+            problem = f"the county database is unavailable ({type(exc).__name__})"
+        if problem:
+            return JSONResponse({"status": "unavailable", "reason": problem}, status_code=503)
+        return JSONResponse({"status": "ready", "schema": len(MIGRATIONS)})
+
+    @app.get(metrics_mod.METRICS, include_in_schema=False)
+    def prometheus(request: Request) -> Response:
+        """Prometheus metrics, for the addresses ``serve --metrics-from`` names only."""
+        if not metrics.allows(request.scope.get("client")):
+            raise ApiError("forbidden", "Metrics are served only to the monitoring addresses.")
+        return Response(metrics.exposition(), media_type=metrics_mod.CONTENT_TYPE)
+
     @app.get(protocol.HEALTH, tags=["service"], responses=_errors())
     def health() -> dict[str, Any]:
         """Liveness and versions; no sign-in needed."""
@@ -683,7 +727,9 @@ def create_app(
             raise ApiError(
                 "id_clash", "The Idempotency-Key header names another batch than batch_id."
             )
-        return county.sync(auth, data)
+        answer = county.sync(auth, data)
+        metrics.observe_sync(answer)
+        return answer
 
     @app.get(protocol.REFERENCE, tags=["sync"], responses=_errors(*_AUTH))
     def reference(auth: Auth) -> dict[str, Any]:

@@ -132,14 +132,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.shutdown_timeout < 0:
+        raise ValueError("--shutdown-timeout cannot be negative")
     if workers > 1 and args.log_file:
         raise ValueError(
             "--log-file cannot be shared by several --workers (each would rotate the same file); "
             "log to standard error (the systemd journal) instead"
         )
+    from .metrics import LOOPBACK, MULTIPROC_ENV, networks
+
+    metrics_from = [
+        item.strip() for value in args.metrics_from for item in value.split(",") if item.strip()
+    ] or list(LOOPBACK)
+    networks(metrics_from)  # a typo is an error now, not a silently closed /metrics
+    multiproc: str | None = None
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        # Each worker counts in its own files here; a scrape through any worker sums them.
+        import tempfile
+
+        multiproc = tempfile.mkdtemp(prefix="gridroom-county-metrics-")
+        os.environ[MULTIPROC_ENV] = multiproc
     db = _open(args.db)
     db.close()
-    app = create_app(args.db, hash_slots=hash_slots)
+    app = create_app(args.db, hash_slots=hash_slots, metrics_from=metrics_from)
     if workers > 1:
         # Migrated and checked here, once; each worker opens its own pool (spawned, not forked).
         app.state.db.close()
@@ -168,6 +183,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "hash_slots": hash_slots,
                 "log_level": args.log_level,
                 "log_file": args.log_file,
+                "metrics_from": metrics_from,
             }
         )
     config = uvicorn.Config(
@@ -179,6 +195,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.access_log,
         timeout_keep_alive=30,
+        # SIGTERM (systemd stop, a rolling restart): stop accepting, let requests in flight
+        # finish for up to this long, then close. A push cut here is re-sent by its device and
+        # answered from the stored reply or applied once, so the bound only caps the wait.
+        timeout_graceful_shutdown=args.shutdown_timeout,
         server_header=False,
         # X-Forwarded-For names the client only when the request comes from a proxy county IT
         # named; from anyone else (loopback included) it is a header anybody can write, and
@@ -195,8 +215,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
+        if multiproc:
+            import shutil
+
+            shutil.rmtree(multiproc, ignore_errors=True)
     return 0
 
+
+#: Seconds ``serve`` waits on SIGTERM for requests in flight by default (a 2G push of a batch).
+GRACEFUL_S = 30
 
 _WORKER_ARGS = "GRIDROOM_COUNTY_WORKER_ARGS"
 
@@ -207,7 +234,9 @@ def worker_app() -> object:
 
     spec = json.loads(os.environ[_WORKER_ARGS])
     _serve_logging(argparse.Namespace(log_level=spec["log_level"], log_file=spec["log_file"]))
-    return create_app(spec["db"], hash_slots=int(spec["hash_slots"]))
+    return create_app(
+        spec["db"], hash_slots=int(spec["hash_slots"]), metrics_from=spec["metrics_from"]
+    )
 
 
 def _trusted_proxies(values: Sequence[str]) -> list[str]:
@@ -584,6 +613,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="a reverse proxy (address or CIDR; repeat, or separate with commas) whose "
         "X-Forwarded-For header names the client; default: none, the header is ignored",
+    )
+    p.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=GRACEFUL_S,
+        metavar="SECONDS",
+        help="on SIGTERM, how long requests in flight may take to finish before the server "
+        f"closes them (default {GRACEFUL_S})",
+    )
+    p.add_argument(
+        "--metrics-from",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="an address or CIDR (repeat, or separate with commas) that may read /metrics; "
+        "default: loopback only",
     )
     p.add_argument(
         "--hash-slots",

@@ -388,34 +388,60 @@ SCORE = "0.0"
 
 
 def write_xlsx(data: ReportData, out: Path) -> None:
-    """One sheet per table, real numbers with number formats, frozen headers."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    """One sheet per table, real numbers with number formats, frozen headers (XlsxWriter).
 
-    wb = Workbook()
-    head_font = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="E8EEF5")
+    Written to ``<out>.part`` and renamed into place, so a failed or interrupted write never
+    leaves a half workbook under the name asked for.
+    """
+    import xlsxwriter
 
-    def sheet(title: str, header: list[str], rows: list[list[Any]], formats: list[str]) -> None:
-        ws = wb.create_sheet(title)
-        ws.append(header)
-        for c in ws[1]:
-            c.font, c.fill = head_font, head_fill
-            c.alignment = Alignment(horizontal="center", wrap_text=True)
-        for r in rows:
-            ws.append(r)
-        for col, number_format in enumerate(formats, start=1):
-            if number_format:
-                for (c,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
-                    c.number_format = number_format
+    tmp = out.with_name(out.name + ".part")
+    wb = xlsxwriter.Workbook(
+        str(tmp),
+        {
+            # Names and codes are text, always: never a formula, a link or a number.
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    head = wb.add_format(
+        {"bold": True, "bg_color": "#E8EEF5", "align": "center", "text_wrap": True, "border": 1}
+    )
+    formats: dict[str, Any] = {}
+
+    def fmt(number_format: str) -> Any:
+        if not number_format:
+            return None
+        if number_format not in formats:
+            formats[number_format] = wb.add_format({"num_format": number_format})
+        return formats[number_format]
+
+    def sheet(
+        title: str, header: list[str], rows: list[list[Any]], columns: list[str]
+    ) -> Any:
+        ws = wb.add_worksheet(title)
+        ws.write_row(0, 0, header, head)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row):
+                if value is None or value == "":
+                    continue  # no data: an empty cell, not a dash or a zero
+                cell_format = fmt(columns[c]) if c < len(columns) else None
+                if isinstance(value, bool):
+                    ws.write_boolean(r, c, value, cell_format)
+                elif isinstance(value, (int, float)):
+                    ws.write_number(r, c, value, cell_format)
+                else:
+                    ws.write_string(r, c, str(value), cell_format)
+        for c in range(len(header)):
             width = max(
-                [len(str(header[col - 1])) * 2 + 2]
-                + [len(str(r[col - 1])) + 2 for r in rows[:200]]
+                [len(str(header[c])) * 2 + 2]
+                + [len(str(row[c])) + 2 for row in rows[:200] if c < len(row)]
                 + [8]
             )
-            ws.column_dimensions[get_column_letter(col)].width = min(width, 60)
-        ws.freeze_panes = "B2"
+            ws.set_column(c, c, min(width, 60))
+        ws.freeze_panes(1, 1)
+        return ws
 
     def number_format(key: str) -> str:
         if key in RATES:
@@ -425,13 +451,7 @@ def write_xlsx(data: ReportData, out: Path) -> None:
         return COUNT
 
     cur, prev, ago = (data.compare[k] for k in ("current", "previous", "year_ago"))
-    rows = []
-    for key in HEADLINE:
-        name = next(d.zh for d in DEFINITIONS if d.key == key)
-        rows.append([name, cur.value(key), prev.value(key), ago.value(key)])
-    main = wb.active
-    wb.remove(main)
-    sheet(
+    ws = sheet(
         "主要指标",
         [
             "指标",
@@ -439,17 +459,22 @@ def write_xlsx(data: ReportData, out: Path) -> None:
             f"上期 {data.period.previous().text}",
             f"去年同期 {data.period.year_ago().text}",
         ],
-        rows,
-        ["", "", "", ""],
+        [],
+        [],
     )
-    ws = wb["主要指标"]
-    for i, key in enumerate(HEADLINE, start=2):
-        for col in (2, 3, 4):
-            ws.cell(i, col).number_format = number_format(key)
-    ws.cell(len(HEADLINE) + 3, 1, "统计周期")
-    ws.cell(len(HEADLINE) + 3, 2, data.period.label_zh)
-    ws.cell(len(HEADLINE) + 4, 1, "数据截至")
-    ws.cell(len(HEADLINE) + 4, 2, _computed(data))
+    for r, key in enumerate(HEADLINE, start=1):
+        name = next(d.zh for d in DEFINITIONS if d.key == key)
+        ws.write_string(r, 0, name)
+        for c, figures in enumerate((cur, prev, ago), start=1):
+            value = figures.value(key)
+            if value is not None:
+                ws.write_number(r, c, value, fmt(number_format(key)))
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 3, 18)
+    ws.write_string(len(HEADLINE) + 2, 0, "统计周期")
+    ws.write_string(len(HEADLINE) + 2, 1, data.period.label_zh)
+    ws.write_string(len(HEADLINE) + 3, 0, "数据截至")
+    ws.write_string(len(HEADLINE) + 3, 1, _computed(data))
 
     for by in data.breakdowns:
         cols = _columns(by)
@@ -488,21 +513,16 @@ def write_xlsx(data: ReportData, out: Path) -> None:
             ["0", "@", "", SCORE, COUNT, *(PERCENT for _ in comps), ""],
         )
 
-    sheet(
+    ws = sheet(
         "统计口径",
         ["指标", "口径"],
         [["统计范围", SCOPE_ZH], *([d.zh, d.zh_rule] for d in DEFINITIONS)],
         ["", ""],
     )
-    ws = wb["统计口径"]
-    ws.column_dimensions["B"].width = 100
-    for (c,) in ws.iter_rows(min_row=2, min_col=2, max_col=2):
-        c.alignment = Alignment(wrap_text=True, vertical="top")
-    wb.properties.title = data.title
-    wb.properties.creator = "网格通·指挥室 Gridroom"
-    tmp = out.with_name(out.name + ".part")
+    ws.set_column(1, 1, 100, wb.add_format({"text_wrap": True, "valign": "top"}))
+    wb.set_properties({"title": data.title, "author": "网格通·指挥室 Gridroom"})
     try:
-        wb.save(tmp)
+        wb.close()
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

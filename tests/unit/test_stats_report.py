@@ -65,7 +65,8 @@ def test_workbook_has_real_numbers_with_formats(
     june: dict[str, str],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    out = write(collect(store, JUNE), tmp_path / "月报.xlsx")
+    data = collect(store, JUNE)
+    out = write(data, tmp_path / "月报.xlsx")
     wb = load_workbook(out)
     assert {"主要指标", "村(社区)", "承办部门", "承办部门排名", "统计口径"} <= set(wb.sheetnames)
     main_sheet = wb["主要指标"]
@@ -86,6 +87,13 @@ def test_workbook_has_real_numbers_with_formats(
     ranks = wb["承办部门排名"]
     first = [c.value for c in ranks[2]]
     assert first[:2] == [1, "pcs"] and first[3] == pytest.approx(100.0)
+    assert ranks.freeze_panes == "B2" and ranks["A1"].font.b  # a bold, frozen header
+    assert [c.number_format for c in ranks[2]][:5] == ["0", "@", "General", "0.0", "#,##0"]
+    rules = wb["统计口径"]
+    assert rules["B3"].alignment.wrap_text and rules.column_dimensions["B"].width >= 100
+    assert wb.properties.title == data.title and "2025" in data.title
+    assert wb.properties.creator == "网格通·指挥室 Gridroom"
+    assert not list(tmp_path.glob("*.part"))  # written aside and renamed into place
 
 
 @needs_pdftotext
