@@ -297,7 +297,8 @@ _UNITS_SQL = f"""
         count(*),
         sum(u.lead),
         sum(u.feedbacks > 0),
-        sum(u.feedbacks > 0 AND (c.handle_due IS NULL OR u.fed_back_at <= c.handle_due)),
+        sum(u.feedbacks > 0 AND (c.handle_due IS NULL OR u.fed_back_at <= c.handle_due)
+            AND (c.overdue_at IS NULL OR u.fed_back_at <= c.overdue_at)),
         sum(u.returns > 0),
         sum(c.lead = u.unit AND c.status NOT IN {_DROPPED}),
         sum(c.lead = u.unit AND c.status IN {_DONE}),

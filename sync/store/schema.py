@@ -358,6 +358,20 @@ ALTER TABLE departments ADD COLUMN level TEXT NOT NULL DEFAULT 'township';
 DELETE FROM sync_state WHERE key = 'reference_version';
 """
 
+#: When a case first ran past its handling deadline (``CaseState.overdue_at``), kept with the
+#: projection so that a department's 按期反馈 is not washed out by an extension granted after
+#: the deadline (``workflow.fed_back_on_time``). Only cases whose deadline can have moved since
+#: it was missed (an extension, a resumption from 挂账, a second dispatch) can differ from
+#: ``handle_due``; they are queued in ``reproject_queue`` and re-projected when the store is
+#: next opened (:meth:`Store.open`), the rest need nothing.
+_OVERDUE_AT = """
+ALTER TABLE cases ADD COLUMN overdue_at INTEGER;
+CREATE TABLE IF NOT EXISTS reproject_queue (case_rowid INTEGER PRIMARY KEY);
+INSERT OR IGNORE INTO reproject_queue (case_rowid)
+    SELECT rowid FROM cases WHERE extensions > 0 OR dispatches > 1
+    UNION SELECT case_rowid FROM case_events WHERE action = 'resume';
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
@@ -367,6 +381,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0004_case_step_counts", steps.SCHEMA_SQL, after=_backfill_step_counts),
     Migration("0005_geometry", _GEOMETRY, after=_create_case_point_triggers),
     Migration("0007_department_level", _DEPARTMENT_LEVEL),
+    Migration("0015_overdue_at", _OVERDUE_AT),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -149,6 +149,7 @@ class Store:
             schema.migrate(conn, str(path))
             store = cls(conn, path, clock=clock)
             store.key = key
+            store._drain_reproject_queue()
             return store
         except DriverError as exc:
             conn.close()
@@ -988,6 +989,28 @@ class Store:
             for r in rows
         )
 
+    def _drain_reproject_queue(self) -> None:
+        """Re-project the cases a migration queued (``reproject_queue``), in one transaction
+        per thousand, so a new projection column is right for every case before use."""
+        from .replica import _reproject
+
+        if self.conn.execute("SELECT 1 FROM reproject_queue LIMIT 1").fetchone() is None:
+            return  # the usual case: nothing queued, no write lock taken
+        while True:
+            with self.write() as conn:
+                rows = conn.execute(
+                    "SELECT q.case_rowid, c.id FROM reproject_queue q "
+                    "LEFT JOIN cases c ON c.rowid = q.case_rowid LIMIT 1000"
+                ).fetchall()
+                if not rows:
+                    return
+                for _rowid, case_id in rows:
+                    if case_id is not None:
+                        _reproject(self, conn, str(case_id))
+                conn.executemany(
+                    "DELETE FROM reproject_queue WHERE case_rowid = ?", [(r[0],) for r in rows]
+                )
+
     def _save_projection(
         self,
         conn: Any,
@@ -1074,6 +1097,7 @@ class Store:
             "due_at": s.due_at,
             "warn_at": s.warn_at,
             "handle_due": s.handle_due,
+            "overdue_at": s.overdue_at,
             "on_time": None if s.on_time is None else int(s.on_time),
             "self_handled": int(s.self_handled),
             "urges": s.urges,
@@ -1428,6 +1452,7 @@ def _placeholder_row(fresh: list[Entry]) -> dict[str, Any]:
         "due_at": None,
         "warn_at": None,
         "handle_due": None,
+        "overdue_at": None,
         "on_time": None,
         "self_handled": 0,
         "urges": 0,

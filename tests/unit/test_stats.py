@@ -411,3 +411,65 @@ def test_figures_after_breakdowns_are_those_of_a_fresh_read(
     assert reused.total == 8
     reused.total = -1  # a caller's change does not leak into the next answer
     assert stats.figures(JUNE).total == 8
+
+
+def test_an_extension_granted_after_the_deadline_does_not_make_a_late_unit_timely(
+    store: Store, clock: Clock
+) -> None:
+    """Garbage (3 working days): dispatched 3 June, due 6 June. Urged 9 June, past the deadline
+    (the case is on record as overdue); extended to 20 June; zhzf feeds back 12 June — before
+    the new deadline, after the one it missed. Its 按期反馈 is 0 of 1, as the model says."""
+    from sync.model.workflow import fed_back_on_time
+
+    s = Story(store, clock)
+    case = s.report(3, OP, "0301", HW1, "hotline")
+    s.at(3, 10).accept(case, OP)
+    s.at(3, 11).dispatch(case, OP, ("department", "zhzf"))
+    s.at(9).urge(case, SUP, "已超期，尽快处理")
+    s.at(9, 11).request_extension(case, ZHZF, "zhzf", _t(20, 20), "需协调清运车辆")
+    s.at(9, 12).decide_extension(case, SUP, True)
+    s.at(12).feedback(case, ZHZF, "zhzf", "已清运")
+    state = store.case(case)
+    assert state is not None and state.overdue_at is not None and state.overdue_at < _t(9)
+    assert state.handle_due is not None and state.handle_due > _t(12)
+    (task,) = [t for t in state.tasks if t.assignee == "zhzf"]
+    assert not fed_back_on_time(state, task)
+    clock.now = _t(20, 12)
+    (z,) = [u for u in Statistics(store).breakdown(JUNE, "department") if u.key == "zhzf"]
+    assert (z.fed_back, z.fed_back_on_time) == (1, 0)
+
+
+def test_opening_an_older_store_fills_in_when_cases_ran_overdue(
+    store_path: Path, store: Store, clock: Clock
+) -> None:
+    """A store from before ``0015_overdue_at``: the cases whose deadline moved are re-projected
+    when it is next opened, so the figure is right without any command."""
+    from sync.store import schema
+
+    s = Story(store, clock)
+    late = s.report(3, OP, "0301", HW1, "hotline")
+    s.at(3, 10).accept(late, OP)
+    s.at(3, 11).dispatch(late, OP, ("department", "zhzf"))
+    s.at(9).urge(late, SUP, "尽快")
+    s.at(9, 11).request_extension(late, ZHZF, "zhzf", _t(20, 20), "需协调")
+    s.at(9, 12).decide_extension(late, SUP, True)
+    s.at(12).feedback(late, ZHZF, "zhzf", "已清运")
+    plain = s.report(4, OP, "0301", HW1, "hotline")
+    s.at(4, 10).accept(plain, OP)
+    # Back to the schema before the migration, as an older Gridroom left it.
+    index = [m.name for m in schema.MIGRATIONS].index("0015_overdue_at")
+    with store.write() as conn:
+        conn.execute("DROP TABLE reproject_queue")
+        conn.execute("UPDATE cases SET overdue_at = NULL")
+    store.conn.execute("ALTER TABLE cases DROP COLUMN overdue_at")
+    store.conn.execute(f"PRAGMA user_version = {index}")
+    store.close()
+
+    with Store.open(store_path, clock=clock) as reopened:
+        assert reopened.read("SELECT count(*) FROM reproject_queue")[0][0] == 0
+        rows = dict(reopened.read("SELECT id, overdue_at FROM cases"))
+        assert rows[late] is not None and rows[plain] is None
+        clock.now = _t(20, 12)
+        units = Statistics(reopened).breakdown(JUNE, "department")
+        (z,) = [u for u in units if u.key == "zhzf"]
+        assert (z.fed_back, z.fed_back_on_time) == (1, 0)

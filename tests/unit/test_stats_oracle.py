@@ -173,7 +173,7 @@ def test_each_unit_of_a_joint_dispatch_is_measured_on_its_own_part(store, cases,
             u["fed_back"] += bool(feedback)
             u["fed_back_on_time"] += bool(feedback) and (
                 s.handle_due is None or max(feedback) <= s.handle_due
-            )
+            ) and (s.overdue_at is None or max(feedback) <= s.overdue_at)
             u["returned"] += any(
                 e.action == Action.RETURN and e.payload.get("task") == unit for e in ok
             )
