@@ -413,6 +413,19 @@ def test_figures_after_breakdowns_are_those_of_a_fresh_read(
     assert stats.figures(JUNE).total == 8
 
 
+def _late_then_extended(s: Story) -> str:
+    """Garbage (3 working days) dispatched to zhzf 3 June, due 6 June; urged 9 June, past the
+    deadline; extended to 20 June; fed back 12 June."""
+    case = s.report(3, OP, "0301", HW1, "hotline")
+    s.at(3, 10).accept(case, OP)
+    s.at(3, 11).dispatch(case, OP, ("department", "zhzf"))
+    s.at(9).urge(case, SUP, "已超期，尽快处理")
+    s.at(9, 11).request_extension(case, ZHZF, "zhzf", _t(20, 20), "需协调清运车辆")
+    s.at(9, 12).decide_extension(case, SUP, True)
+    s.at(12).feedback(case, ZHZF, "zhzf", "已清运")
+    return case
+
+
 def test_an_extension_granted_after_the_deadline_does_not_make_a_late_unit_timely(
     store: Store, clock: Clock
 ) -> None:
@@ -421,14 +434,7 @@ def test_an_extension_granted_after_the_deadline_does_not_make_a_late_unit_timel
     the new deadline, after the one it missed. Its 按期反馈 is 0 of 1, as the model says."""
     from sync.model.workflow import fed_back_on_time
 
-    s = Story(store, clock)
-    case = s.report(3, OP, "0301", HW1, "hotline")
-    s.at(3, 10).accept(case, OP)
-    s.at(3, 11).dispatch(case, OP, ("department", "zhzf"))
-    s.at(9).urge(case, SUP, "已超期，尽快处理")
-    s.at(9, 11).request_extension(case, ZHZF, "zhzf", _t(20, 20), "需协调清运车辆")
-    s.at(9, 12).decide_extension(case, SUP, True)
-    s.at(12).feedback(case, ZHZF, "zhzf", "已清运")
+    case = _late_then_extended(Story(store, clock))
     state = store.case(case)
     assert state is not None and state.overdue_at is not None and state.overdue_at < _t(9)
     assert state.handle_due is not None and state.handle_due > _t(12)
@@ -447,13 +453,7 @@ def test_opening_an_older_store_fills_in_when_cases_ran_overdue(
     from sync.store import schema
 
     s = Story(store, clock)
-    late = s.report(3, OP, "0301", HW1, "hotline")
-    s.at(3, 10).accept(late, OP)
-    s.at(3, 11).dispatch(late, OP, ("department", "zhzf"))
-    s.at(9).urge(late, SUP, "尽快")
-    s.at(9, 11).request_extension(late, ZHZF, "zhzf", _t(20, 20), "需协调")
-    s.at(9, 12).decide_extension(late, SUP, True)
-    s.at(12).feedback(late, ZHZF, "zhzf", "已清运")
+    late = _late_then_extended(s)
     plain = s.report(4, OP, "0301", HW1, "hotline")
     s.at(4, 10).accept(plain, OP)
     # Back to the schema before the migration, as an older Gridroom left it.
