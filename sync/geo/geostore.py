@@ -77,6 +77,31 @@ def put_shapes(
     return len(rows)
 
 
+def replace_shapes(store: Any, outlines: Iterable[tuple[Outline, bool]], *, source: str) -> int:
+    """Replace every outline of the store with ``outlines`` ((outline, synthetic) pairs), in one
+    transaction: what a device does with the county's outlines, which are the county's data."""
+    rows = []
+    for o, synthetic in outlines:
+        if o.kind not in KINDS:
+            raise geo_shapes.ShapeError(f"unknown outline kind {o.kind!r} for {o.code}")
+        rows.append((o, geo_shapes.to_geojson(o.geometry), synthetic))
+    with store.write() as conn:
+        conn.execute("DELETE FROM shapes_rtree")
+        conn.execute("DELETE FROM shapes")
+        for o, text, synthetic in rows:
+            cursor = conn.execute(
+                "INSERT INTO shapes (code, kind, name, geojson, synthetic, source) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [o.code, o.kind, o.name, text, int(synthetic), source],
+            )
+            minx, miny, maxx, maxy = o.bbox
+            conn.execute(
+                "INSERT INTO shapes_rtree VALUES (?, ?, ?, ?, ?)",
+                [int(cursor.lastrowid), minx, maxx, miny, maxy],
+            )
+    return len(rows)
+
+
 def shapes_in(store: Any, kind: str | None = None, bbox: BBox | None = None) -> list[StoredShape]:
     """Outlines of ``kind`` (all kinds when None) whose boxes meet ``bbox`` (everything: None)."""
     where: list[str] = []

@@ -358,6 +358,13 @@ ALTER TABLE departments ADD COLUMN level TEXT NOT NULL DEFAULT 'township';
 DELETE FROM sync_state WHERE key = 'reference_version';
 """
 
+#: The county's outlines come with the reference data (issue 16): forgetting the reference
+#: version makes the next sync fetch it whole, outlines included (the geometry version is new).
+_GEOMETRY_SYNC = """
+DELETE FROM sync_state WHERE key = 'reference_version';
+DELETE FROM sync_state WHERE key = 'geometry_version';
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
@@ -367,6 +374,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0004_case_step_counts", steps.SCHEMA_SQL, after=_backfill_step_counts),
     Migration("0005_geometry", _GEOMETRY, after=_create_case_point_triggers),
     Migration("0007_department_level", _DEPARTMENT_LEVEL),
+    Migration("0012_geometry_sync", _GEOMETRY_SYNC),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -221,3 +221,32 @@ def test_every_demo_case_has_a_point_inside_its_own_grid(demo_store: Store) -> N
         assert outlines[grid].covers(shapely.Point(lon, lat)), grid
     assert demo_store.read("SELECT count(*) FROM case_points")[0][0] == 400
     json.loads(gs.shapes_in(demo_store, "township")[0].geojson)  # plain GeoJSON text
+
+
+def test_the_countys_outlines_replace_the_stores_and_bad_ones_change_nothing(
+    store: Store,
+) -> None:
+    from sync import protocol
+    from sync.store import replica
+
+    gs.put_shapes(store, [_square("A", "grid", 119.00, 29.00)])
+    before = replica.state(store).get("reference_version")
+    square = json.dumps(shapely.geometry.mapping(shapely.box(119.1, 29.1, 119.2, 29.2)))
+    good = {"code": "B", "kind": "village", "name": "乙村", "geojson": square, "synthetic": True}
+    for bad in (
+        {**good, "geojson": "{not json"},
+        {**good, "kind": "planet"},
+        {**good, "geojson": json.dumps({"type": "Point", "coordinates": [119.1, 29.1]})},
+        "B",
+    ):
+        with pytest.raises(protocol.WireError):
+            replica.apply_reference(store, {"version": "7", "shapes": [good, bad]})
+        assert [s.code for s in gs.shapes_in(store)] == ["A"]
+        assert replica.state(store).get("reference_version") == before
+    replica.apply_reference(store, {"version": "7", "geometry_version": "3", "shapes": [good]})
+    assert [(s.code, s.kind, s.synthetic) for s in gs.shapes_in(store)] == [("B", "village", True)]
+    assert gs.locate(store, 119.15, 29.15, "village") == "B"
+    assert replica.state(store)["geometry_version"] == "3"
+    # No outlines in the answer (the device has that version): what it has stays.
+    replica.apply_reference(store, {"version": "8", "geometry_version": "3", "shapes": None})
+    assert [s.code for s in gs.shapes_in(store)] == ["B"]
