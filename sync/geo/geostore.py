@@ -203,25 +203,36 @@ def clusters(
     cell: float,
     *,
     statuses: Sequence[str] | None = None,
+    where: tuple[str, Sequence[Any]] | None = None,
     limit: int = 5000,
 ) -> list[Cluster]:
     """Case points in ``bbox`` grouped into square cells of ``cell`` degrees, in SQL on the
-    R*Tree: one row per non-empty cell (a cell of one case carries that case's id)."""
+    R*Tree: one row per non-empty cell (a cell of one case carries that case's id).
+
+    ``where``: a filter on ``cases`` (SQL over its columns and its arguments, e.g. the case
+    list's :func:`sync.store.queries.where`), applied in a subquery SQLite flattens into the
+    join, so it may name ``rowid`` and any column of ``cases``."""
     if cell <= 0:
         raise ValueError("cell size must be positive")
-    args: list[Any] = [bbox[0], cell, bbox[1], cell, bbox[0], bbox[2], bbox[1], bbox[3]]
-    status_clause = ""
+    clauses: list[str] = []
+    filter_args: list[Any] = []
     if statuses:
-        status_clause = f"AND c.status IN ({','.join('?' * len(statuses))})"
-        args += list(statuses)
+        clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+        filter_args += list(statuses)
+    if where is not None:
+        clauses.append(f"({where[0]})")
+        filter_args += list(where[1])
+    cases_sql = "SELECT rowid AS rid, id, lon, lat FROM cases" + (
+        f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    )
     rows = store.read(
         "SELECT CAST((p.min_x - ?) / ? AS INTEGER) AS gx, "
         "CAST((p.min_y - ?) / ? AS INTEGER) AS gy, "
         "avg(c.lon), avg(c.lat), count(*), min(c.id) "
-        "FROM case_points p JOIN cases c ON c.rowid = p.id "
+        f"FROM case_points p JOIN ({cases_sql}) c ON c.rid = p.id "
         "WHERE p.min_x >= ? AND p.max_x <= ? AND p.min_y >= ? AND p.max_y <= ? "
-        f"{status_clause} GROUP BY gx, gy ORDER BY count(*) DESC LIMIT ?",
-        [*args, limit],
+        "GROUP BY gx, gy ORDER BY count(*) DESC LIMIT ?",
+        [bbox[0], cell, bbox[1], cell, *filter_args, bbox[0], bbox[2], bbox[1], bbox[3], limit],
     )
     return [Cluster(float(r[2]), float(r[3]), int(r[4]), str(r[5])) for r in rows]
 
