@@ -31,9 +31,22 @@ class PointLayer:
     cases: bool = True  # a case layer: the case list's filter applies to it
 
 
-def _case_reader(status_sql: str, status_args: Callable[[int], Sequence[Any]]) -> Reader:
+def _case_reader(
+    status_sql: str,
+    status_args: Callable[[int], Sequence[Any]],
+    statuses: Sequence[str] | None = None,
+) -> Reader:
+    """A case layer: ``status_sql`` (with its arguments for ``now``) and the case list's filter;
+    a layer defined by ``statuses`` alone reads the per-status bins when the list filters
+    nothing and the view is far out."""
+
     def read(store: Any, bbox: BBox, cell: float, query: CaseQuery, now: int) -> list[Cluster]:
-        clause, args = where(query.with_(bbox=None), now)
+        query = query.with_(bbox=None)
+        if statuses is not None and query == CaseQuery(
+            sort=query.sort, descending=query.descending
+        ):
+            return geostore.clusters(store, bbox, cell, statuses=statuses)
+        clause, args = where(query, now)
         return geostore.clusters(
             store, bbox, cell, where=(f"{status_sql} AND {clause}", [*status_args(now), *args])
         )
@@ -63,7 +76,11 @@ LAYERS: tuple[PointLayer, ...] = (
     PointLayer(
         "closed",
         "#7a828c",
-        _case_reader(f"status IN ({_DONE})", lambda now: [s.value for s in DONE_STATUSES]),
+        _case_reader(
+            f"status IN ({_DONE})",
+            lambda now: [s.value for s in DONE_STATUSES],
+            [s.value for s in DONE_STATUSES],
+        ),
         on=False,
     ),
     # Visits and patrol findings carry no point in the store yet; organisations have no table.

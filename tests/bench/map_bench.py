@@ -260,7 +260,7 @@ def _stats(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
 
     def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
     return {
         "n": len(values),
