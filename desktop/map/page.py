@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -69,6 +70,7 @@ from .base import MARGIN as BASE_MARGIN
 from .base import BaseLayer, ImageItem, Job, Shape
 from .data import Area, MapData, load_outlines
 from .layers import LAYERS, read_layers
+from .tiles import MBTiles, TilesError
 
 # Scene units per degree of latitude (longitude is scaled by cos(latitude) on top).
 UNITS = 1000.0
@@ -131,6 +133,9 @@ class MarkerItem(QGraphicsItem):
         self.colour = QColor(colour)
         self.layer = layer
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        # Painted once into a pixmap and blitted on every frame after (the size on screen never
+        # changes): hundreds of markers cost no Python per frame.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setZValue(10)
         n = cluster.count
         self.radius = 5.0 if n == 1 else min(22.0, 9.0 + 3.0 * math.log10(n) * 2)
@@ -407,11 +412,18 @@ class MapPage(QWidget):
         self.image_item: ImageItem | None = None
         self._shapes: list[Shape] = []
         self._widths: dict[str, float] | None = None
+        self._grid_boxes: Any = None
+        self._labels_shown: tuple[bool, bool] | None = None
         self._base_generation = 0
         self._base_timer = QTimer(self)
         self._base_timer.setSingleShot(True)
         self._base_timer.setInterval(80)
         self._base_timer.timeout.connect(self.request_base)
+        self.tiles: MBTiles | None = None
+        self.tiles_problem = ""
+        configured = str(ctx.settings.get("map_tiles") or "")
+        if configured:
+            self.set_tiles(Path(configured))
 
     def _view_resized(self) -> None:
         if self.data is not None and not self.view.touched:
@@ -483,6 +495,8 @@ class MapPage(QWidget):
         self.image_item = ImageItem()
         self.scene.addItem(self.image_item)
         self._widths = None
+        self._grid_boxes = None
+        self._labels_shown = None
         styles = {
             "county": (QPen(QColor("#5b6270"), 2.0), QBrush(QColor("#ffffff")), 0),
             "township": (QPen(QColor("#2d3440"), 2.2), QBrush(Qt.BrushStyle.NoBrush), 3),
@@ -519,16 +533,7 @@ class MapPage(QWidget):
                 label.setData(1, area.kind)
                 self.scene.addItem(label)
                 self.labels[area.code] = label
-        synthetic = any(a.synthetic for a in data.areas if a.kind == "grid")
-        self.note.setText(
-            self.tr("Grid and village outlines are synthetic (合成) demo data.")
-            if synthetic
-            else ""
-        )
-        if not data.areas:
-            self.note.setText(
-                self.tr("This store has no outlines yet: IT imports the county's boundaries.")
-            )
+        self._show_note()
         self._recolour()
         if first or not self.view.touched:
             self.fit()
@@ -544,6 +549,22 @@ class MapPage(QWidget):
 
     # -- colouring ----------------------------------------------------------------------------
 
+    def _show_note(self) -> None:
+        parts = []
+        data = self.data
+        if data is not None and any(a.synthetic for a in data.areas if a.kind == "grid"):
+            parts.append(self.tr("Grid and village outlines are synthetic (合成) demo data."))
+        if data is not None and not data.areas:
+            parts.append(
+                self.tr("This store has no outlines yet: IT imports the county's boundaries.")
+            )
+        if self.tiles is not None:
+            base = self.tr("Base map: %1").replace("%1", self.tiles.name)
+            parts.append(f"{base} {self.tiles.attribution}".strip())
+        if self.tiles_problem:
+            parts.append(self.tiles_problem)
+        self.note.setText("\n".join(parts))
+
     # -- the base layer (outlines rendered off the GUI thread) ----------------------------------
 
     def _area_items(self) -> list[AreaItem]:
@@ -555,7 +576,7 @@ class MapPage(QWidget):
             return
         if not self._shapes:
             self._shapes = [
-                Shape(QPainterPath(i.path()), QPen(i.pen()), QBrush(i.brush()),
+                Shape(QPainterPath(i.path()), QPen(i.pen()), self._base_brush(i),
                       i.path().boundingRect(), i.zValue())
                 for i in self._area_items()
             ]  # fmt: skip
@@ -575,6 +596,34 @@ class MapPage(QWidget):
 
     #: Paints under the outlines in the worker (the offline tile base map sets it).
     base_under: Any = None
+
+    def _base_brush(self, item: AreaItem) -> QBrush:
+        """Over a tile base map the grid fills are see-through and the county is not filled."""
+        if self.base_under is None:
+            return QBrush(item.brush())
+        if item.area.kind == "county":
+            return QBrush(Qt.BrushStyle.NoBrush)
+        colour = QColor(item.brush().color())
+        colour.setAlpha(120)
+        return QBrush(colour) if item.brush().style() != Qt.BrushStyle.NoBrush else QBrush()
+
+    def set_tiles(self, path: Path | None) -> bool:
+        """Use the MBTiles file at ``path`` as the base map (None: the outlines alone); False,
+        with :attr:`tiles_problem` in plain words, when the file cannot be used."""
+        self.tiles, self.tiles_problem, self.base_under = None, "", None
+        if path is not None:
+            try:
+                self.tiles = MBTiles(path)
+            except TilesError as exc:
+                self.tiles_problem = self.tr("The offline base map cannot be used: %1").replace(
+                    "%1", str(exc)
+                )
+            else:
+                self.base_under = self.tiles.painter_for(self.to_scene, self.to_lonlat)
+        self._shapes = []
+        self._show_note()
+        self._base_timer.start()
+        return self.tiles is not None or path is None
 
     def base_pending(self) -> bool:
         return self.base.busy() or self._base_timer.isActive()
@@ -679,11 +728,19 @@ class MapPage(QWidget):
 
     def grids_in_view(self) -> int:
         rect = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
-        return sum(
-            1
-            for item in self.scene.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect)
-            if isinstance(item, AreaItem) and item.area.kind == "grid"
+        if self._grid_boxes is None:  # once per outline set (a scene query per frame is slow)
+            boxes = [i.path().boundingRect() for i in self.grid_items.values()]
+            self._grid_boxes = np.array(
+                [[b.left(), b.top(), b.right(), b.bottom()] for b in boxes], dtype=float
+            ).reshape(-1, 4)
+        b = self._grid_boxes
+        meets = (
+            (b[:, 2] >= rect.left())
+            & (b[:, 0] <= rect.right())
+            & (b[:, 3] >= rect.top())
+            & (b[:, 1] <= rect.bottom())
         )
+        return int(meets.sum())
 
     def _update_antialiasing(self) -> None:
         smooth = self.grids_in_view() <= self.antialias_limit
@@ -705,6 +762,9 @@ class MapPage(QWidget):
         boundaries = self.layer_on("boundaries")
         show_grids = grid_px >= 90 and boundaries
         show_villages = village_px >= 70 and not grid_px >= 90 and boundaries
+        if self._labels_shown == (show_grids, show_villages):
+            return  # nothing changed: no walk over a thousand labels this frame
+        self._labels_shown = (show_grids, show_villages)
         for label in self.labels.values():
             kind = label.data(1)
             label.setVisible(show_grids if kind == "grid" else show_villages)

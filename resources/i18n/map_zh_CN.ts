@@ -73,8 +73,16 @@
         <translation>本库尚无边界数据：由信息技术人员导入县级边界。</translation>
     </message>
     <message>
-        <source>%1 open, %2 overdue</source>
+        <source>Base map: %1</source>
+        <translation>底图：%1</translation>
+    </message>
+    <message>
+        <source>The offline base map cannot be used: %1</source>
         <extracomment>Paints under the outlines in the worker (the offline tile base map sets it).</extracomment>
+        <translation>离线底图无法使用：%1</translation>
+    </message>
+    <message>
+        <source>%1 open, %2 overdue</source>
         <translation>未办结 %1 件，超期 %2 件</translation>
     </message>
     <message>

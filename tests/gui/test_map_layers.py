@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QGraphicsItem
 
 from desktop.map import MapPage
@@ -232,3 +232,70 @@ def test_export_png_and_pdf(page, tmp_path):
     pdf = page.export(tmp_path / "地图.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 5000
+
+
+def _mbtiles(path: Path, box: tuple[float, float, float, float], fmt: str = "png") -> Path:
+    """A small real MBTiles file: solid magenta 256-pixel PNG tiles over ``box``, zooms 8-13."""
+    import sqlite3
+
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    from desktop.map.tiles import tile_x, tile_y
+
+    tile = QImage(256, 256, QImage.Format.Format_RGB32)
+    tile.fill(QColor("#ff00ff"))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    tile.save(buffer, "PNG")
+    png = bytes(data.data())
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+    conn.execute(
+        "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, "
+        "tile_data BLOB)"
+    )
+    conn.executemany(
+        "INSERT INTO metadata VALUES (?, ?)",
+        [("name", "测试底图"), ("format", fmt), ("minzoom", "8"), ("maxzoom", "13"),
+         ("attribution", "© 测试")],
+    )  # fmt: skip
+    for z in range(8, 14):
+        n = 1 << z
+        for x in range(int(tile_x(box[0], z)), int(tile_x(box[2], z)) + 1):
+            for y in range(int(tile_y(box[3], z)), int(tile_y(box[1], z)) + 1):
+                conn.execute("INSERT INTO tiles VALUES (?, ?, ?, ?)", [z, x, n - 1 - y, png])
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_an_offline_mbtiles_base_map_shows_under_the_outlines(page, qtbot, tmp_path):
+    item = page.image_item
+    # No base map: outside the township the county outline's white fill is the base.
+    assert item.image.pixelColor(2, 2).name() == "#ffffff"
+    x0, y0, x1, y1 = page.data.extent
+    path = _mbtiles(tmp_path / "底图.mbtiles", (x0 - 0.5, y0 - 0.5, x1 + 0.5, y1 + 0.5))
+    with qtbot.waitSignal(page.base_drawn, timeout=20_000):
+        assert page.set_tiles(path)
+    assert item.image.pixelColor(2, 2).name() == "#ff00ff"
+    assert "测试底图" in page.note.text() and "© 测试" in page.note.text()
+    # The grids show through: a grid's pixel mixes its fill with the tiles.
+    code, grid = next(iter(page.grid_items.items()))
+    inside = from_geojson(
+        page._ctx.ops.gui_store().read("SELECT geojson FROM shapes WHERE code = ?", [code])[0][0]
+    ).representative_point()
+    px = (page.to_scene(inside.x, inside.y) - item.rect.topLeft()) * (
+        item.image.width() / item.rect.width()
+    )
+    mixed = item.image.pixelColor(int(px.x()), int(px.y()))
+    assert mixed.name() not in ("#ff00ff", grid.brush().color().name())
+    # A file that is not MBTiles, or holds vector tiles: refused in plain words, outlines stay.
+    bad = tmp_path / "bad.mbtiles"
+    bad.write_text("不是地图", "utf-8")
+    assert not page.set_tiles(bad)
+    assert "不是 MBTiles" in page.note.text() or "not an MBTiles file" in page.note.text()
+    vector = _mbtiles(tmp_path / "vector.mbtiles", (x0, y0, x0 + 0.01, y0 + 0.01), fmt="pbf")
+    assert not page.set_tiles(vector)
+    assert "vector tiles" in page.note.text()
+    assert page.base_under is None
