@@ -446,7 +446,8 @@ class MapPage(QWidget):
     # -- loading ------------------------------------------------------------------------------
 
     def loading(self) -> bool:
-        return self._loading or self._markers_loading
+        """Reading or drawing: outlines, markers, or the base image for the current view."""
+        return self._loading or self._markers_loading or self.base_pending()
 
     def refresh(self) -> None:
         if self._loading:
@@ -594,7 +595,7 @@ class MapPage(QWidget):
             )
         )
 
-    #: Paints under the outlines in the worker (the offline tile base map sets it).
+    # What paints under the outlines in the worker (the offline tile base map sets it).
     base_under: Any = None
 
     def _base_brush(self, item: AreaItem) -> QBrush:
