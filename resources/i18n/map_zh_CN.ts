@@ -78,7 +78,6 @@
     </message>
     <message>
         <source>The offline base map cannot be used: %1</source>
-        <extracomment>Paints under the outlines in the worker (the offline tile base map sets it).</extracomment>
         <translation>离线底图无法使用：%1</translation>
     </message>
     <message>
