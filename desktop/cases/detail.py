@@ -221,9 +221,7 @@ class CaseDetail(QWidget):
         meta.addWidget(self.print_order_button)
         self.map_button = QPushButton(show_on_map_text(), content)
         self.map_button.setObjectName("caseShowOnMap")
-        self.map_button.clicked.connect(
-            lambda: self._case_id and self.ctx.show_on_map("case", self._case_id)
-        )
+        self.map_button.clicked.connect(self._show_on_map)
         meta.addWidget(self.map_button)
         outer.addLayout(meta)
         state_row = QHBoxLayout()
@@ -351,6 +349,10 @@ class CaseDetail(QWidget):
             return None
         now = self.ctx.ops.gui_store().now()
         return sheet.dispatch_order_html(snap.state, snap.entries, snap.info, now)
+
+    def _show_on_map(self) -> None:
+        if self._case_id:
+            self.ctx.show_on_map("case", self._case_id)
 
     def print_case(self) -> None:
         """Print the case sheet through Qt's print dialog (to a printer, or to a PDF file)."""

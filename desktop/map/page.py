@@ -1055,7 +1055,7 @@ class MapPage(QWidget):
                 self._paint_export(painter, QRectF(image.rect()), source, title)
             finally:
                 painter.end()
-            if not image.save(str(path), "PNG"):
+            if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # stubs: bytes
                 raise OSError(f"cannot write {path}")
         return path
 
