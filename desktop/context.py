@@ -27,6 +27,8 @@ class AppContext(QObject):
         new_case_requested(): open the quick report form.
         actor_changed(object): a different account is signed in (an :class:`Actor`).
         cases_changed(object): cases changed (a set of ids; empty set = could be any).
+        show_on_map_requested(str, str): show on the map a place (``grid``/``village``/
+            ``township`` and its code) or a case (``case`` and its id).
     """
 
     open_case_requested = Signal(str)
@@ -34,6 +36,7 @@ class AppContext(QObject):
     new_case_requested = Signal()
     actor_changed = Signal(object)
     cases_changed = Signal(object)
+    show_on_map_requested = Signal(str, str)
 
     def __init__(
         self,
@@ -60,3 +63,6 @@ class AppContext(QObject):
 
     def show_cases(self, query: CaseQuery) -> None:
         self.show_cases_requested.emit(query)
+
+    def show_on_map(self, kind: str, ref: str) -> None:
+        self.show_on_map_requested.emit(kind, ref)

@@ -209,6 +209,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         ctx.open_case_requested.connect(self.open_case)
         ctx.show_cases_requested.connect(self.show_cases)
+        ctx.show_on_map_requested.connect(self.show_on_map)
+        # The map's case layers follow the case list's filters.
+        self.cases.list.model.query_changed.connect(self.map.set_list_query)
         ctx.new_case_requested.connect(lambda: self.go("new_case"))
         ctx.ops.error.connect(lambda exc: show_error(self, exc))
 
@@ -270,6 +273,10 @@ class MainWindow(QMainWindow):
         self.cases.list.show_query(query)
         self.go("cases")
         self.cases.list.table.setFocus()
+
+    def show_on_map(self, kind: str, ref: str) -> None:
+        self.go("map")
+        self.map.show_target(kind, ref)
 
     def _reported(self, case_id: str) -> None:
         self.ctx.cases_changed.emit({case_id})

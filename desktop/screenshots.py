@@ -61,6 +61,16 @@ def _pick_grid(window: MainWindow) -> str | None:
     return grids[0].code if grids else None
 
 
+def _busiest_village(window: MainWindow) -> str | None:
+    """The village with the most open cases that has an outline on the map."""
+    store = window.ctx.ops.gui_store()
+    rows = store.read(
+        "SELECT c.village_code FROM cases c JOIN shapes s ON s.code = c.village_code "
+        "WHERE c.closed_at IS NULL GROUP BY c.village_code ORDER BY count(*) DESC LIMIT 1"
+    )
+    return str(rows[0][0]) if rows else None
+
+
 def last_month(window: MainWindow) -> Period:
     """The month before the store's today: what a monthly report is about."""
     today = from_millis(window.ctx.ops.gui_store().now()).astimezone(SHANGHAI).date()
@@ -102,8 +112,19 @@ def shoot(window: MainWindow, out_dir: Path) -> list[Path]:
     if grid is not None:
         window.grids.select(grid)
     grab("grids")
+    # The map follows the case list's filter: show it with the open cases, then a village
+    # close up with the closed cases too (the labels and single markers of a street view).
+    window.cases.list.show_query(CaseQuery(open_only=True))
     window.go("map")
     grab("map")
+    village = _busiest_village(window)
+    if village is not None and window.map.go_to_place(village):
+        window.map.follow_list.setChecked(False)  # the list shows open cases only
+        window.map.set_layer("closed", True)
+        grab("map-village")
+        window.map.set_layer("closed", False)
+        window.map.follow_list.setChecked(True)
+        window.map.fit()
     window.go("stats")
     window.stats.set_period(last_month(window))
     grab("stats")

@@ -52,6 +52,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("page_size", int, 200, "Rows fetched per page in case lists"),
         Setting("saved_filters", str, "[]", "Saved case filters (JSON)"),
         Setting("window_geometry", str, "", "Main window size and place (saved by the app)"),
+        Setting(
+            "map_tiles",
+            str,
+            "",
+            "Offline base map under the outlines: an MBTiles file of raster tiles IT provides",
+        ),
     )
 }
 RENAMED: dict[str, str] = {}

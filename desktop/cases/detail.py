@@ -50,6 +50,7 @@ from sync.store.errors import StoreError
 from .. import names as names_module
 from .. import refusals, words
 from ..context import AppContext
+from ..map import show_on_map_text
 from . import sheet
 from .actions import PHONE_ROLES, ActionForm, Snapshot, form_for
 from .photos import IMAGE_FILTER_PATTERNS, PhotoOutcome, PhotoStrip, attach_checked
@@ -218,6 +219,10 @@ class CaseDetail(QWidget):
         )
         self.print_order_button.clicked.connect(self.print_dispatch_orders)
         meta.addWidget(self.print_order_button)
+        self.map_button = QPushButton(show_on_map_text(), content)
+        self.map_button.setObjectName("caseShowOnMap")
+        self.map_button.clicked.connect(self._show_on_map)
+        meta.addWidget(self.map_button)
         outer.addLayout(meta)
         state_row = QHBoxLayout()
         for w in (self.status, self.level, self.light, self.deadline):
@@ -344,6 +349,10 @@ class CaseDetail(QWidget):
             return None
         now = self.ctx.ops.gui_store().now()
         return sheet.dispatch_order_html(snap.state, snap.entries, snap.info, now)
+
+    def _show_on_map(self) -> None:
+        if self._case_id:
+            self.ctx.show_on_map("case", self._case_id)
 
     def print_case(self) -> None:
         """Print the case sheet through Qt's print dialog (to a printer, or to a PDF file)."""

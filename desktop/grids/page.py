@@ -33,6 +33,7 @@ from sync.store.queries import CaseQuery
 from .. import labels
 from ..context import AppContext
 from ..errors import show_error
+from ..map import show_on_map_text
 from ..names import of as names_of
 from .tree_model import NODE_ROLE, SEARCH_ROLE, GridTreeModel, Node, build_nodes
 
@@ -81,6 +82,9 @@ class GridDetail(QWidget):
         self.overdue_button.setObjectName("gridOverdueCases")
         self.overdue_button.setProperty("tone", "red")
         self.overdue_button.clicked.connect(self._show_overdue)
+        self.map_button = QPushButton(show_on_map_text(), self)
+        self.map_button.setObjectName("gridShowOnMap")
+        self.map_button.clicked.connect(self._show_on_map)
         self.team_title = QLabel(self.tr("Team (one leader, three workers)"), self)
         self.team_title.setObjectName("sectionTitle")
         self.team = self._table([self.tr("Role"), self.tr("Name"), self.tr("Phone")], "gridTeam")
@@ -98,6 +102,7 @@ class GridDetail(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.overdue_button)
+        buttons.addWidget(self.map_button)
         buttons.addStretch(1)
         box = QVBoxLayout(self)
         box.setContentsMargins(12, 8, 12, 8)
@@ -123,6 +128,10 @@ class GridDetail(QWidget):
         table.horizontalHeader().setStretchLastSection(True)
         return table
 
+    def _show_on_map(self) -> None:
+        if self._node is not None:
+            self._ctx.show_on_map(str(self._node.get("level") or "grid"), str(self._node["code"]))
+
     @property
     def node(self) -> dict[str, Any] | None:
         return self._node
@@ -135,6 +144,7 @@ class GridDetail(QWidget):
             w.setVisible(is_grid)
         self.open_button.setVisible(node is not None)
         self.overdue_button.setVisible(node is not None)
+        self.map_button.setVisible(node is not None and node.get("level") != "county")
         self.oversize.setVisible(False)
         if node is None:
             self.title.setText(self.tr("Choose a grid on the left"))

@@ -5,6 +5,7 @@
     <name>MapPage</name>
     <message>
         <source>Open cases</source>
+        <extracomment>Above this many grid outlines on screen, draw without antialiasing (level of detail: a county&apos;s 800 grids zoomed out draw in about half the time; edges are too small to tell).</extracomment>
         <translation>未办结事件</translation>
     </message>
     <message>
@@ -28,6 +29,30 @@
         <translation>全图</translation>
     </message>
     <message>
+        <source>Case list filters</source>
+        <translation>按案件列表筛选</translation>
+    </message>
+    <message>
+        <source>Show on the map only the cases the case list&apos;s filters select</source>
+        <translation>地图上只显示案件列表筛选条件选中的案件</translation>
+    </message>
+    <message>
+        <source>List cases in view</source>
+        <translation>列出视野内案件</translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <source>Save the current view as PNG or PDF</source>
+        <translation>把当前视图保存为 PNG 或 PDF</translation>
+    </message>
+    <message>
+        <source>Find a grid, village or code</source>
+        <translation>查找网格、村社区或编码</translation>
+    </message>
+    <message>
         <source>Colour grids by</source>
         <translation>网格着色</translation>
     </message>
@@ -48,6 +73,14 @@
         <translation>本库尚无边界数据：由信息技术人员导入县级边界。</translation>
     </message>
     <message>
+        <source>Base map: %1</source>
+        <translation>底图：%1</translation>
+    </message>
+    <message>
+        <source>The offline base map cannot be used: %1</source>
+        <translation>离线底图无法使用：%1</translation>
+    </message>
+    <message>
         <source>%1 open, %2 overdue</source>
         <translation>未办结 %1 件，超期 %2 件</translation>
     </message>
@@ -66,6 +99,58 @@
     <message>
         <source>%1 grids · %2 open cases · %3 overdue</source>
         <translation>%1 个网格 · 未办结 %2 件 · 超期 %3 件</translation>
+    </message>
+    <message>
+        <source>Boundaries</source>
+        <translation>边界</translation>
+    </message>
+    <message>
+        <source>Closed cases</source>
+        <translation>已办结案件</translation>
+    </message>
+    <message>
+        <source>Visits and patrols</source>
+        <translation>走访和巡查</translation>
+    </message>
+    <message>
+        <source>Organisations</source>
+        <translation>社会组织</translation>
+    </message>
+    <message>
+        <source>Layers</source>
+        <translation>图层</translation>
+    </message>
+    <message>
+        <source>Nothing of this kind has a place yet</source>
+        <translation>这类数据还没有位置信息</translation>
+    </message>
+    <message>
+        <source>No grid, village or township matches “%1”.</source>
+        <translation>没有与“%1”匹配的网格、村社区或乡镇街道。</translation>
+    </message>
+    <message>
+        <source>Export the map</source>
+        <translation>导出地图</translation>
+    </message>
+    <message>
+        <source>map</source>
+        <translation>地图</translation>
+    </message>
+    <message>
+        <source>PNG image (*.png);;PDF document (*.pdf)</source>
+        <translation>PNG 图片 (*.png);;PDF 文档 (*.pdf)</translation>
+    </message>
+    <message>
+        <source>Exporting the map</source>
+        <translation>导出地图</translation>
+    </message>
+    <message>
+        <source>Map</source>
+        <translation>地图</translation>
+    </message>
+    <message>
+        <source>Show on map</source>
+        <translation>在地图上显示</translation>
     </message>
 </context>
 <context>

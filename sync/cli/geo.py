@@ -1,4 +1,5 @@
-"""``gridroom geo import``: real township, village and grid boundaries from a GeoJSON file."""
+"""``gridroom geo import``: real township, village and grid boundaries from a GeoJSON file or
+an ESRI Shapefile (on a synced device the county's outlines replace these at the next sync)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from pathlib import Path
 from ..store import Store
 
 NAME = "geo"
-HELP = "Boundaries for the map: import the county's GeoJSON outlines (matched by code)."
+HELP = "Boundaries for the map: import GeoJSON or Shapefile outlines (matched by code)."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="geo_command", metavar="ACTION", required=True)
     imp = sub.add_parser(
         "import",
-        help="import boundary polygons from a GeoJSON file (EPSG:4326 lon/lat), matched to "
-        "grids, villages and townships by their code",
+        help="import boundary polygons from a GeoJSON file or Shapefile (.shp) in EPSG:4326 "
+        "lon/lat, matched to grids, villages and townships by their code",
     )
-    imp.add_argument("file", help="the GeoJSON file (a FeatureCollection of polygons)")
+    imp.add_argument(
+        "file", help="the GeoJSON file (a FeatureCollection of polygons) or .shp (with its .dbf)"
+    )
     imp.add_argument("--db", required=True, help="the store file")
     imp.add_argument(
         "--code-property",
@@ -30,10 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..geo.importer import GeoImportError, apply_import, plan_import, read_features
+    from ..geo.importer import GeoImportError, apply_import, plan_import, read_boundaries
 
     try:
-        features = read_features(args.file)
+        features = read_boundaries(args.file)
     except GeoImportError as exc:
         print(f"gridroom geo import: {exc}", file=sys.stderr)
         return 2

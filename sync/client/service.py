@@ -460,7 +460,11 @@ class SyncService:
                 continue
             version = str(answer.get("reference_version") or "")
             if version and version != reference_version:
-                body_ref = transport.get_json(protocol.REFERENCE, token=token)
+                # Say which outlines we have: the county sends them again only when they changed.
+                have = replica.state(store).get("geometry_version") or ""
+                body_ref = transport.get_json(
+                    protocol.REFERENCE, token=token, params={"geometry": have} if have else None
+                )
                 try:
                     replica.apply_reference(store, body_ref)
                 except (KeyError, TypeError, AttributeError, protocol.WireError) as exc:

@@ -178,7 +178,8 @@ class RequestLimits:
         assert self.authenticate is not None and self.chunk_room is not None
         sha256 = scope.get("path", "").rstrip("/").rsplit("/", 1)[-1]
         query = dict(
-            p.split("=", 1) for p in scope.get("query_string", b"").decode("latin-1").split("&")
+            p.split("=", 1)
+            for p in scope.get("query_string", b"").decode("latin-1").split("&")
             if "=" in p
         )
         offset = query.get("offset", "")
@@ -732,9 +733,20 @@ def create_app(
         return answer
 
     @app.get(protocol.REFERENCE, tags=["sync"], responses=_errors(*_AUTH))
-    def reference(auth: Auth) -> dict[str, Any]:
-        """Grids, departments, staff, accounts and the taxonomy for the device's township."""
-        return county.reference(auth)
+    def reference(
+        auth: Auth,
+        geometry: Annotated[
+            str | None,
+            Query(
+                max_length=32,
+                description="the geometry version the device has: its outlines are not sent "
+                "again (`shapes` is null) while the county's version is the same",
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Grids, departments, staff, accounts, the taxonomy and the outlines (county,
+        township, villages, grids) for the device's township."""
+        return county.reference(auth, geometry)
 
     @app.post(
         protocol.SNAPSHOT, tags=["sync"], responses=_errors(*_AUTH, "out_of_scope", "not_found")

@@ -516,6 +516,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         detail = json.dumps(item["detail"], ensure_ascii=False)
         print(f"{when} {item['actor']:<8} {item['action']:<22} {item['target']:<22} {detail}")
     return 0
+
+
 def cmd_weights(args: argparse.Namespace) -> int:
     """``weights set FILE.json`` / ``weights reset`` / ``weights show``: the 考核 scheme."""
     from . import weights
@@ -535,6 +537,68 @@ def cmd_weights(args: argparse.Namespace) -> int:
                 shown = weights.load(tx)
             print(json.dumps(shown) if shown is not None else "defaults (none set)")
     return 0
+
+
+def cmd_geo(args: argparse.Namespace) -> int:
+    """``geo import FILE``: the county's real outlines; ``geo show``: what the county holds."""
+    from ..geo.importer import GeoImportError
+    from ..model.clock import now_millis
+    from . import geometry
+
+    with _open(args.db) as db:
+        if args.action == "show":
+            with db.read() as tx:
+                counts = geometry.counts(tx)
+                version = geometry.geometry_version(tx)
+            shown = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no outlines"
+            print(f"geometry version {version}: {shown}")
+            return 0
+        if not args.file:
+            raise ValueError("geo import needs the boundary file, e.g. geo import 网格.shp")
+        try:
+            report = geometry.import_file(
+                db,
+                args.file,
+                now=now_millis(),
+                code_key=args.code_property,
+                dry_run=args.dry_run,
+            )
+        except GeoImportError as exc:
+            print(f"gridroom-county geo import: {exc}", file=sys.stderr)
+            return 2
+    print(report.text())
+    if not report.matched:
+        print("gridroom-county geo import: nothing to import", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print("dry run: nothing written")
+    else:
+        print(
+            f"imported {len(report.matched)} outlines; devices fetch those of their township "
+            "on their next sync"
+        )
+    return 0
+
+
+def _geo_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "geo",
+        help="import the county's township, village and grid outlines (GeoJSON or Shapefile)",
+    )
+    p.add_argument("action", choices=("import", "show"))
+    p.add_argument(
+        "file",
+        nargs="?",
+        help="GeoJSON (EPSG:4326 lon/lat) or .shp with its .dbf; features matched by code",
+    )
+    p.add_argument(
+        "--code-property",
+        metavar="NAME",
+        help="the attribute that holds the grid/division code (default: code, wgbm …)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="check and report only; write nothing")
+    _db_arg(p)
+    p.set_defaults(run=cmd_geo)
 
 
 def _weights_parser(sub: argparse._SubParsersAction) -> None:
@@ -719,6 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the log as JSON")
     p.set_defaults(run=cmd_audit)
     _weights_parser(sub)
+    _geo_parser(sub)
     p = sub.add_parser("bundle", help="import a device's sync bundle (USB), write its answer")
     p.add_argument("action", choices=("import",))
     p.add_argument("file", help="the device's bundle")

@@ -350,12 +350,35 @@ _DEPARTMENT_LEVEL = """
 ALTER TABLE departments ADD COLUMN level TEXT NOT NULL DEFAULT 'township'
 """
 
+# The county's outlines (issue 16): county data, sent to devices within their township in the
+# reference answer (sync/county/geometry.py). Boxes beside the GeoJSON text, so a device's map
+# needs no geometry engine on the county; ``geometry`` counts the imports.
+_GEOMETRY = """
+CREATE TABLE shapes (
+    code TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    township_code TEXT,
+    geojson TEXT NOT NULL,
+    min_x DOUBLE PRECISION NOT NULL,
+    min_y DOUBLE PRECISION NOT NULL,
+    max_x DOUBLE PRECISION NOT NULL,
+    max_y DOUBLE PRECISION NOT NULL,
+    synthetic BIGINT NOT NULL DEFAULT 0,
+    source TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX shapes_township ON shapes(township_code);
+INSERT INTO counters (name, value) VALUES ('geometry', 0)
+"""
+
 MIGRATIONS = [
     Migration("0001_initial", _SCHEMA_1),
     Migration("0002_blob_possession", _SCHEMA_2),
     Migration("0003_admin", _SCHEMA_3),
     Migration("0004_department_level", _DEPARTMENT_LEVEL),
     Migration("0005_bundles", _SCHEMA_5),
+    Migration("0011_geometry", _GEOMETRY),
 ]
 
 _TYPES = {

@@ -14,6 +14,7 @@ from ..model.records import (
     Staff,
 )
 from . import accounts as acc
+from . import geometry
 from .core import (
     ApiError,
     CountyBase,
@@ -202,7 +203,9 @@ class PullMixin(CountyBase):
             "done": done,
         }
 
-    def reference(self, session: Session) -> dict[str, Any]:
+    def reference(self, session: Session, have_geometry: str | None = None) -> dict[str, Any]:
+        """The device's reference data; its township's outlines unless it says it has this
+        geometry version already (``have_geometry``)."""
         township = session.device.township
         county_device = len(township) == 6
         with self.db.read() as tx:
@@ -253,6 +256,8 @@ class PullMixin(CountyBase):
             ]
             taxonomy = self._load_taxonomy(tx)
             assessment_weights = load_weights(tx)
+            geo_version = str(geometry.geometry_version(tx))
+            shapes = None if have_geometry == geo_version else geometry.shapes_for(tx, township)
         return {
             "version": version,
             "township": township,
@@ -265,4 +270,7 @@ class PullMixin(CountyBase):
             ],
             "taxonomy": protocol.taxonomy_to_wire(taxonomy),
             "assessment_weights": assessment_weights,
+            "geometry_version": geo_version,
+            # None: the device has this version already (it asked with ?geometry=).
+            "shapes": shapes,
         }

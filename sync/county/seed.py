@@ -8,7 +8,9 @@ desktop and a demo county describe one world.
 
 from __future__ import annotations
 
+from ..demo.geometry import COUNTY_SOURCE, build_geometry
 from ..demo.places import World, build_world
+from ..geo.shapes import Outline
 from ..model import divisions as division_data
 from ..model.records import Department, Division, DivisionLevel
 
@@ -41,3 +43,14 @@ def county_world(county: str, seed: int = DEMO_SEED) -> tuple[list[Division], Wo
     world = build_world(seed, scope, divisions)
     world.departments = (*world.departments, *COUNTY_DEPARTMENTS)
     return divisions, world
+
+
+def county_geometry(county: str, divisions: list[Division], world: World) -> list[Outline]:
+    """The county's real outline and the demo's synthetic township, village and grid outlines
+    inside it, the same ones ``gridroom demo`` draws for the same seed."""
+    scope = division_data.by_code()[county]
+    villages = [d for d in divisions if d.level == DivisionLevel.VILLAGE]
+    return build_geometry(DEMO_SEED, scope, villages, world.grids).outlines
+
+
+__all__ = ["COUNTY_SOURCE", "county_divisions", "county_geometry", "county_world"]

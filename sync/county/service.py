@@ -24,7 +24,7 @@ from ..model.records import (
 from ..model.taxonomy import default_taxonomy
 from ..model.workflow import Rules
 from . import accounts as acc
-from . import admin, seed
+from . import admin, geometry, seed
 from .core import (
     ApiError,
     Device,
@@ -99,6 +99,7 @@ class County(PushMixin, PullMixin, FilesMixin):
         """Load a county (real divisions, synthetic grids and staff, the taxonomy) and create
         demo accounts; returns the accounts with their one-time passwords."""
         divisions, world = seed.county_world(county)
+        outlines = seed.county_geometry(county, divisions, world)
         townships = [d for d in divisions if d.level == DivisionLevel.TOWNSHIP]
         wanted = set(demo_townships) if demo_townships is not None else {t.code for t in townships}
         unknown = wanted - {t.code for t in townships}
@@ -159,6 +160,16 @@ class County(PushMixin, PullMixin, FilesMixin):
                 ],
             )
             write_taxonomy(tx, default_taxonomy())
+            real = [o for o in outlines if o.kind == "county"]
+            geometry.write_outlines(tx, real, now=now, synthetic=False, source=seed.COUNTY_SOURCE)
+            geometry.write_outlines(
+                tx,
+                [o for o in outlines if o.kind != "county"],
+                now=now,
+                synthetic=True,
+                source=geometry.SYNTHETIC_SOURCE,
+            )
+            tx.bump("geometry")
             plan: list[tuple[str, str, Role, str | None, str | None, tuple[str, ...]]] = [
                 (f"{county}-admin", "县级管理员", Role.COUNTY_ADMIN, None, None, ())
             ]
@@ -556,10 +567,10 @@ class County(PushMixin, PullMixin, FilesMixin):
         answer["server_time"] = self.clock()
         return answer
 
-    def reference(self, session: Session) -> dict[str, Any]:
+    def reference(self, session: Session, have_geometry: str | None = None) -> dict[str, Any]:
         """The reference data (:class:`PullMixin`), with the taxonomy and the versions before
         it read together, so a device projects deadlines exactly as the county does."""
-        body = super().reference(session)
+        body = super().reference(session, have_geometry)
         with self.db.read() as tx:
             body["taxonomy"] = protocol.taxonomy_to_wire(self._load_taxonomy(tx))
             body["taxonomy_earlier"] = admin.earlier_to_wire(admin.earlier_taxonomies(tx))

@@ -77,6 +77,31 @@ def put_shapes(
     return len(rows)
 
 
+def replace_shapes(store: Any, outlines: Iterable[tuple[Outline, bool]], *, source: str) -> int:
+    """Replace every outline of the store with ``outlines`` ((outline, synthetic) pairs), in one
+    transaction: what a device does with the county's outlines, which are the county's data."""
+    rows = []
+    for o, synthetic in outlines:
+        if o.kind not in KINDS:
+            raise geo_shapes.ShapeError(f"unknown outline kind {o.kind!r} for {o.code}")
+        rows.append((o, geo_shapes.to_geojson(o.geometry), synthetic))
+    with store.write() as conn:
+        conn.execute("DELETE FROM shapes_rtree")
+        conn.execute("DELETE FROM shapes")
+        for o, text, synthetic in rows:
+            cursor = conn.execute(
+                "INSERT INTO shapes (code, kind, name, geojson, synthetic, source) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [o.code, o.kind, o.name, text, int(synthetic), source],
+            )
+            minx, miny, maxx, maxy = o.bbox
+            conn.execute(
+                "INSERT INTO shapes_rtree VALUES (?, ?, ?, ?, ?)",
+                [int(cursor.lastrowid), minx, maxx, miny, maxy],
+            )
+    return len(rows)
+
+
 def shapes_in(store: Any, kind: str | None = None, bbox: BBox | None = None) -> list[StoredShape]:
     """Outlines of ``kind`` (all kinds when None) whose boxes meet ``bbox`` (everything: None)."""
     where: list[str] = []
@@ -172,33 +197,96 @@ def grid_counts(store: Any, now: int | None = None) -> dict[str, GridCounts]:
     return out
 
 
+#: ``case_bins`` cells per degree (migration 0012: 1/200°, about 500 m).
+BINS_PER_DEGREE = 200
+#: Up to this many matching cases, clustering walks the filter's index and looks each case's
+#: point up (fast however large the view); above, it walks the R*Tree over the view.
+CASES_FIRST_MAX = 20_000
+
+
 def clusters(
     store: Any,
     bbox: BBox,
     cell: float,
     *,
     statuses: Sequence[str] | None = None,
+    where: tuple[str, Sequence[Any]] | None = None,
     limit: int = 5000,
 ) -> list[Cluster]:
-    """Case points in ``bbox`` grouped into square cells of ``cell`` degrees, in SQL on the
-    R*Tree: one row per non-empty cell (a cell of one case carries that case's id)."""
+    """Case points in ``bbox`` grouped into square cells of ``cell`` degrees, in SQL: one row
+    per non-empty cell (a cell of one case carries that case's id).
+
+    ``where``: a filter on ``cases`` (SQL over its columns and its arguments, e.g. the case
+    list's :func:`sync.store.queries.where`), applied in a subquery SQLite flattens into the
+    join, so it may name ``rowid`` and any column of ``cases``.
+
+    Three plans, by what is cheapest for a county's million cases: a filter by status alone
+    with cells of two bins or more reads the per-status bins (``case_bins``, a few thousand
+    rows for a county); a filter that matches few cases (≤ :data:`CASES_FIRST_MAX`) walks its
+    index and looks each point up; otherwise the R*Tree over the view drives."""
     if cell <= 0:
         raise ValueError("cell size must be positive")
-    args: list[Any] = [bbox[0], cell, bbox[1], cell, bbox[0], bbox[2], bbox[1], bbox[3]]
-    status_clause = ""
+    if statuses and where is None and cell * BINS_PER_DEGREE >= 2:
+        return _bin_clusters(store, bbox, cell, list(statuses), limit)
+    clauses: list[str] = []
+    filter_args: list[Any] = []
     if statuses:
-        status_clause = f"AND c.status IN ({','.join('?' * len(statuses))})"
-        args += list(statuses)
+        clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+        filter_args += list(statuses)
+    if where is not None:
+        clauses.append(f"({where[0]})")
+        filter_args += list(where[1])
+    cases_where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    few = store.read(
+        f"SELECT count(*) FROM (SELECT 1 FROM cases{cases_where} LIMIT ?)",
+        [*filter_args, CASES_FIRST_MAX + 1],
+    )[0][0]
+    # CROSS JOIN keeps the cases (by the filter's index) as the outer loop.
+    join = "CROSS JOIN" if few <= CASES_FIRST_MAX else "JOIN"
     rows = store.read(
         "SELECT CAST((p.min_x - ?) / ? AS INTEGER) AS gx, "
         "CAST((p.min_y - ?) / ? AS INTEGER) AS gy, "
         "avg(c.lon), avg(c.lat), count(*), min(c.id) "
-        "FROM case_points p JOIN cases c ON c.rowid = p.id "
+        f"FROM (SELECT rowid AS rid, id, lon, lat FROM cases{cases_where}) c "
+        f"{join} case_points p ON p.id = c.rid "
         "WHERE p.min_x >= ? AND p.max_x <= ? AND p.min_y >= ? AND p.max_y <= ? "
-        f"{status_clause} GROUP BY gx, gy ORDER BY count(*) DESC LIMIT ?",
-        [*args, limit],
+        "GROUP BY gx, gy ORDER BY count(*) DESC LIMIT ?",
+        [bbox[0], cell, bbox[1], cell, *filter_args, bbox[0], bbox[2], bbox[1], bbox[3], limit],
     )
     return [Cluster(float(r[2]), float(r[3]), int(r[4]), str(r[5])) for r in rows]
+
+
+def _bin_clusters(
+    store: Any, bbox: BBox, cell: float, statuses: list[str], limit: int
+) -> list[Cluster]:
+    """Clusters from the per-status bins whose centre lies in the view; a cell holding one case
+    gets that case's id from the R*Tree (rare when zoomed out this far)."""
+    b = BINS_PER_DEGREE
+    gx0, gx1 = int((bbox[0] + 180.0) * b), int((bbox[2] + 180.0) * b)
+    gy0, gy1 = int((bbox[1] + 90.0) * b), int((bbox[3] + 90.0) * b)
+    marks = ",".join("?" * len(statuses))
+    rows = store.read(
+        "SELECT CAST(((gx + 0.5) / ? - 180.0 - ?) / ? AS INTEGER) AS cx, "
+        "CAST(((gy + 0.5) / ? - 90.0 - ?) / ? AS INTEGER) AS cy, "
+        "sum(sum_lon) / sum(n), sum(sum_lat) / sum(n), sum(n) FROM case_bins "
+        f"WHERE status IN ({marks}) AND gx BETWEEN ? AND ? AND gy BETWEEN ? AND ? AND n > 0 "
+        "GROUP BY cx, cy ORDER BY sum(n) DESC LIMIT ?",
+        [b, bbox[0], cell, b, bbox[1], cell, *statuses, gx0, gx1, gy0, gy1, limit],
+    )
+    out = []
+    for cx, cy, lon, lat, n in rows:
+        case_id = ""
+        if int(n) == 1:
+            x0, y0 = bbox[0] + cx * cell - 1.0 / b, bbox[1] + cy * cell - 1.0 / b
+            found = store.read(
+                "SELECT c.id FROM case_points p JOIN cases c ON c.rowid = p.id "
+                "WHERE p.min_x >= ? AND p.max_x <= ? AND p.min_y >= ? AND p.max_y <= ? "
+                f"AND c.status IN ({marks}) ORDER BY abs(c.lon - ?) + abs(c.lat - ?) LIMIT 1",
+                [x0, x0 + cell + 2.0 / b, y0, y0 + cell + 2.0 / b, *statuses, lon, lat],
+            )
+            case_id = str(found[0][0]) if found else ""
+        out.append(Cluster(float(lon), float(lat), int(n), case_id))
+    return out
 
 
 def cases_in_grid(store: Any, grid_code: str) -> list[str]:

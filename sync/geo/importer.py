@@ -1,5 +1,6 @@
-"""IT's import of real boundaries from GeoJSON: matched to grids and divisions by code, with a
-plain-word report of what did not match, what was invalid and what overlaps.
+"""IT's import of real boundaries from GeoJSON or an ESRI Shapefile: matched to grids and
+divisions by code, with a plain-word report of what did not match, what was invalid and what
+overlaps.
 
 Nothing is written unless asked (:func:`apply_import`); a file with problems still imports the
 features that are fine, and the report names every one that was left out and why.
@@ -11,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from struct import error as struct_error
 from typing import Any
 
 import shapely
@@ -39,6 +41,8 @@ class ImportReport:
     unmatched: list[str] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (feature, why)
     overlapping: list[tuple[str, str, float]] = field(default_factory=list)  # a, b, share
+    #: Who does not know an unmatched code, in the report's words.
+    holder: str = "this store"
 
     def text(self) -> str:
         counts: dict[str, int] = {}
@@ -53,7 +57,7 @@ class ImportReport:
             )
         if self.unmatched:
             lines.append(
-                f"  {len(self.unmatched)} have a code this store does not know (not imported): "
+                f"  {len(self.unmatched)} have a code {self.holder} does not know (not imported): "
                 + ", ".join(self.unmatched[:20])
                 + (" …" if len(self.unmatched) > 20 else "")
             )
@@ -92,6 +96,56 @@ def read_features(path: Path | str) -> list[Mapping[str, Any]]:
     raise GeoImportError(f"{path}: expected a GeoJSON FeatureCollection of boundary polygons")
 
 
+def read_shapefile(path: Path | str) -> list[Mapping[str, Any]]:
+    """The features of an ESRI Shapefile (``.shp`` with its ``.dbf``; ``.cpg`` names the text
+    encoding, else UTF-8 is tried, then GBK as Chinese GIS software writes it), as GeoJSON
+    mappings. Read with pyshp (see pyproject.toml for why not pyogrio)."""
+    import shapefile  # pyshp; only the county and the import command need it
+
+    path = Path(path)
+    if not path.exists():
+        raise GeoImportError(f"{path} does not exist")
+    if not path.with_suffix(".dbf").exists() and not path.with_suffix(".DBF").exists():
+        raise GeoImportError(
+            f"{path}: the .dbf file beside it is missing (it holds the codes); copy the "
+            ".shp, .shx, .dbf (and .cpg, .prj) files together"
+        )
+    cpg = path.with_suffix(".cpg")
+    declared = cpg.read_text("ascii", "replace").strip() if cpg.exists() else ""
+    encodings = [declared] if declared else ["utf-8", "gbk"]
+    for encoding in encodings:
+        try:
+            with shapefile.Reader(str(path), encoding=encoding) as reader:
+                return [
+                    {
+                        "type": "Feature",
+                        "properties": dict(rec.record.as_dict()),
+                        "geometry": rec.shape.__geo_interface__,
+                    }
+                    for rec in reader.iterShapeRecords()
+                ]
+        except UnicodeDecodeError:
+            continue
+        except LookupError:
+            raise GeoImportError(f"{cpg}: unknown text encoding {declared!r}") from None
+        except (shapefile.ShapefileException, OSError, ValueError, struct_error) as exc:
+            if "decode" in str(exc) and not declared:
+                continue  # pyshp's word for text in another encoding: try the next one
+            raise GeoImportError(f"{path} is not a readable Shapefile ({exc})") from None
+    raise GeoImportError(
+        f"{path}: the attribute table is neither UTF-8 nor GBK text; add a .cpg file "
+        "naming its encoding (e.g. GB18030)"
+    )
+
+
+def read_boundaries(path: Path | str) -> list[Mapping[str, Any]]:
+    """Features of a boundary file: a Shapefile (``.shp``) or GeoJSON (anything else)."""
+    path = Path(path)
+    if path.suffix.lower() == ".shp":
+        return read_shapefile(path)
+    return read_features(path)
+
+
 def _code(props: Mapping[str, Any], key: str | None) -> str | None:
     for k in ((key,) if key else ()) + CODE_KEYS:
         value = props.get(k) if k else None
@@ -108,9 +162,22 @@ def plan_import(
     code_key: str | None = None,
 ) -> ImportReport:
     """Check ``features`` against the store: what would be imported, and every problem."""
-    report = ImportReport(file)
     grids = {r[0]: r[1] for r in store.read("SELECT code, name FROM grids")}
     divisions = {r[0]: (r[1], r[2]) for r in store.read("SELECT code, name, level FROM divisions")}
+    return plan_features(features, grids, divisions, file=file, code_key=code_key)
+
+
+def plan_features(
+    features: Iterable[Mapping[str, Any]],
+    grids: Mapping[str, str],
+    divisions: Mapping[str, tuple[str, str]],
+    *,
+    file: str = "",
+    code_key: str | None = None,
+) -> ImportReport:
+    """Check ``features`` against known grids (code → name) and divisions (code → (name,
+    level)): what would be imported, and every problem. The store and the county share it."""
+    report = ImportReport(file)
     seen: set[str] = set()
     for n, feature in enumerate(features, start=1):
         if not isinstance(feature, Mapping):

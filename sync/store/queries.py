@@ -76,6 +76,8 @@ class CaseQuery:
     reporter_id: str | None = None
     self_handled: bool | None = None
     conflicts_only: bool = False
+    #: Cases whose point lies in this box (min lon, min lat, max lon, max lat): the map's view.
+    bbox: tuple[float, float, float, float] | None = None
     text: str = ""
     sort: str = "reported_at"
     descending: bool = True
@@ -148,6 +150,14 @@ def where(q: CaseQuery, now: Millis, *, text_scan: bool = False) -> tuple[str, l
         args.append(q.dispatched_to)
     if q.conflicts_only:
         parts.append("conflicts > 0")
+    if q.bbox is not None:
+        # The R*Tree of case points answers the box; the list keeps its own order and index.
+        parts.append(
+            "rowid IN (SELECT id FROM case_points WHERE min_x >= ? AND max_x <= ? "
+            "AND min_y >= ? AND max_y <= ?)"
+        )
+        x0, y0, x1, y1 = q.bbox
+        args.extend([x0, x1, y0, y1])
     text = q.text.strip()
     if text:
         clause, clause_args = text_clause(text, scan=text_scan)

@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import protocol
+from ..geo.geostore import KINDS as GEO_KINDS
+from ..geo.geostore import replace_shapes
+from ..geo.shapes import Outline, ShapeError, from_geojson, polygonal
 from ..model.clock import HybridClock, Millis, new_id
 from ..model.records import Action, Entry, Role
 from ..model.workflow import OPENING, project
@@ -47,6 +50,7 @@ STATE_KEYS = (
     "township",
     "cursor",
     "reference_version",
+    "geometry_version",
     "scope_id",
     "last_attempt",
     "last_success",
@@ -116,7 +120,7 @@ def enroll(
         }
         if old.get("server_url") not in (None, server_url):
             # Another county server: its change sequence means nothing here.
-            values.update(cursor="0", reference_version="", scope_id="")
+            values.update(cursor="0", reference_version="", geometry_version="", scope_id="")
         set_state(store, values, conn)
     store.hlc.device = device_code
 
@@ -597,7 +601,10 @@ def _reproject(store: Store, conn: Any, case_id: str) -> None:
 
 
 def apply_reference(store: Store, body: Mapping[str, Any]) -> dict[str, int]:
-    """Store the county's reference data: departments, grids, staff, accounts, taxonomy."""
+    """Store the county's reference data: departments, grids, staff, accounts, taxonomy,
+    outlines (all checked before anything is written)."""
+    shapes = body.get("shapes")
+    outlines = shapes_from_wire(shapes) if shapes is not None else None
     departments = [protocol.department_from_wire(d) for d in body.get("departments", [])]
     grids = [protocol.grid_from_wire(g) for g in body.get("grids", [])]
     known = {d.code for d in store.divisions()}
@@ -631,8 +638,12 @@ def apply_reference(store: Store, body: Mapping[str, Any]) -> dict[str, int]:
         store.set_taxonomy(taxonomy, earlier=earlier)
     if "assessment_weights" in body:
         _apply_weights(store, body["assessment_weights"])
-    # The version last: a crash before this line fetches everything again next time.
-    set_state(store, {"reference_version": str(body.get("version", ""))})
+    versions = {"reference_version": str(body.get("version", ""))}
+    if outlines is not None:
+        replace_shapes(store, outlines, source=COUNTY_SHAPES)
+        versions["geometry_version"] = str(body.get("geometry_version") or "")
+    # The versions last: a crash before this line fetches everything again next time.
+    set_state(store, versions)
     return {
         "departments": len(departments),
         "grids": len(grids),
@@ -640,6 +651,31 @@ def apply_reference(store: Store, body: Mapping[str, Any]) -> dict[str, int]:
         "accounts": len(accounts),
         "categories": len(taxonomy) if taxonomy is not None else 0,
     }
+
+
+#: What ``shapes.source`` says of outlines that came from the county.
+COUNTY_SHAPES = "county"
+
+
+def shapes_from_wire(items: Any) -> list[tuple[Outline, bool]]:
+    """The county's outlines from the reference answer, checked: (outline, synthetic) pairs."""
+    if not isinstance(items, list):
+        raise protocol.WireError("malformed", "`shapes` is not a list")
+    out: list[tuple[Outline, bool]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise protocol.WireError("malformed", "an outline is not a JSON object")
+        code, kind, name, text = (item.get(k) for k in ("code", "kind", "name", "geojson"))
+        if not (isinstance(code, str) and isinstance(name, str) and isinstance(text, str)):
+            raise protocol.WireError("malformed", "an outline needs code, name and geojson text")
+        if kind not in GEO_KINDS:
+            raise protocol.WireError("malformed", f"outline {code}: unknown kind {kind!r}")
+        try:
+            geometry = polygonal(from_geojson(text))
+        except ShapeError as exc:
+            raise protocol.WireError("malformed", f"outline {code}: {exc}") from None
+        out.append((Outline(code, name, geometry, str(kind)), bool(item.get("synthetic"))))
+    return out
 
 
 def _apply_weights(store: Store, weights: Any) -> None:

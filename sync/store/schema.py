@@ -306,6 +306,8 @@ DELETE FROM sync_state WHERE key = 'reference_version';
 def _backfill_step_counts(conn: object) -> None:
     for statement in _statements(steps.BACKFILL_SQL):
         conn.execute(statement)  # type: ignore[attr-defined]
+
+
 #: Geometry (the map): outlines of townships, villages and grids as GeoJSON text with their
 #: bounding boxes in an R*Tree, and each case's point (lon/lat in degrees) kept in a second
 #: R*Tree by triggers on ``cases``, so map queries by view box never scan the tables.
@@ -372,6 +374,63 @@ INSERT OR IGNORE INTO reproject_queue (case_rowid)
     UNION SELECT case_rowid FROM case_events WHERE action = 'resume';
 """
 
+#: The county's outlines come with the reference data (issue 16): forgetting the reference
+#: version makes the next sync fetch it whole, outlines included (the geometry version is new).
+#: ``case_bins``: case points counted per status in cells of 1/200 degree (~500 m), kept by
+#: triggers, so a map of a whole county's decade clusters a few thousand bins instead of a
+#: million points (sync.geo.geostore.clusters); gx, gy are the cell of (lon + 180, lat + 90).
+_GEOMETRY_SYNC = """
+DELETE FROM sync_state WHERE key = 'reference_version';
+DELETE FROM sync_state WHERE key = 'geometry_version';
+CREATE TABLE case_bins (
+    status TEXT NOT NULL,
+    gx INTEGER NOT NULL,
+    gy INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    sum_lon REAL NOT NULL,
+    sum_lat REAL NOT NULL,
+    PRIMARY KEY (status, gx, gy)
+) WITHOUT ROWID;
+INSERT INTO case_bins (status, gx, gy, n, sum_lon, sum_lat)
+    SELECT status, CAST((lon + 180.0) * 200 AS INTEGER), CAST((lat + 90.0) * 200 AS INTEGER),
+        count(*), sum(lon), sum(lat)
+    FROM cases WHERE lon IS NOT NULL AND lat IS NOT NULL GROUP BY 1, 2, 3;
+"""
+
+_BIN_ADD = """INSERT INTO case_bins (status, gx, gy, n, sum_lon, sum_lat)
+        SELECT NEW.status, CAST((NEW.lon + 180.0) * 200 AS INTEGER),
+            CAST((NEW.lat + 90.0) * 200 AS INTEGER), 1, NEW.lon, NEW.lat
+        WHERE NEW.lon IS NOT NULL AND NEW.lat IS NOT NULL
+        ON CONFLICT (status, gx, gy) DO UPDATE SET n = n + 1,
+            sum_lon = sum_lon + excluded.sum_lon, sum_lat = sum_lat + excluded.sum_lat;"""
+_BIN_REMOVE = """UPDATE case_bins SET n = n - 1, sum_lon = sum_lon - OLD.lon,
+            sum_lat = sum_lat - OLD.lat
+        WHERE OLD.lon IS NOT NULL AND OLD.lat IS NOT NULL AND status = OLD.status
+            AND gx = CAST((OLD.lon + 180.0) * 200 AS INTEGER)
+            AND gy = CAST((OLD.lat + 90.0) * 200 AS INTEGER);"""
+#: Kept out of ``_GEOMETRY_SYNC`` because the statement splitter cuts at every line ending in ";".
+_CASE_BIN_TRIGGERS = (
+    f"""CREATE TRIGGER case_bins_insert AFTER INSERT ON cases
+    BEGIN
+        {_BIN_ADD}
+    END""",
+    f"""CREATE TRIGGER case_bins_update AFTER UPDATE OF status, lon, lat ON cases
+    BEGIN
+        {_BIN_REMOVE}
+        {_BIN_ADD}
+    END""",
+    f"""CREATE TRIGGER case_bins_delete AFTER DELETE ON cases
+    BEGIN
+        {_BIN_REMOVE}
+    END""",
+)
+
+
+def _create_case_bin_triggers(conn: object) -> None:
+    for sql in _CASE_BIN_TRIGGERS:
+        conn.execute(sql)  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
@@ -381,6 +440,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0004_case_step_counts", steps.SCHEMA_SQL, after=_backfill_step_counts),
     Migration("0005_geometry", _GEOMETRY, after=_create_case_point_triggers),
     Migration("0007_department_level", _DEPARTMENT_LEVEL),
+    Migration("0012_geometry_sync", _GEOMETRY_SYNC, after=_create_case_bin_triggers),
     Migration("0015_overdue_at", _OVERDUE_AT),
 ]
 

@@ -221,3 +221,112 @@ def test_every_demo_case_has_a_point_inside_its_own_grid(demo_store: Store) -> N
         assert outlines[grid].covers(shapely.Point(lon, lat)), grid
     assert demo_store.read("SELECT count(*) FROM case_points")[0][0] == 400
     json.loads(gs.shapes_in(demo_store, "township")[0].geojson)  # plain GeoJSON text
+
+
+def test_the_countys_outlines_replace_the_stores_and_bad_ones_change_nothing(
+    store: Store,
+) -> None:
+    from sync import protocol
+    from sync.store import replica
+
+    gs.put_shapes(store, [_square("A", "grid", 119.00, 29.00)])
+    before = replica.state(store).get("reference_version")
+    square = json.dumps(shapely.geometry.mapping(shapely.box(119.1, 29.1, 119.2, 29.2)))
+    good = {"code": "B", "kind": "village", "name": "乙村", "geojson": square, "synthetic": True}
+    for bad in (
+        {**good, "geojson": "{not json"},
+        {**good, "kind": "planet"},
+        {**good, "geojson": json.dumps({"type": "Point", "coordinates": [119.1, 29.1]})},
+        "B",
+    ):
+        with pytest.raises(protocol.WireError):
+            replica.apply_reference(store, {"version": "7", "shapes": [good, bad]})
+        assert [s.code for s in gs.shapes_in(store)] == ["A"]
+        assert replica.state(store).get("reference_version") == before
+    replica.apply_reference(store, {"version": "7", "geometry_version": "3", "shapes": [good]})
+    assert [(s.code, s.kind, s.synthetic) for s in gs.shapes_in(store)] == [("B", "village", True)]
+    assert gs.locate(store, 119.15, 29.15, "village") == "B"
+    assert replica.state(store)["geometry_version"] == "3"
+    # No outlines in the answer (the device has that version): what it has stays.
+    replica.apply_reference(store, {"version": "8", "geometry_version": "3", "shapes": None})
+    assert [s.code for s in gs.shapes_in(store)] == ["B"]
+
+
+@pytest.fixture(scope="module")
+def demo_points(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sync.demo.build import DemoSpec, build_demo
+    from tests.conftest import Clock
+
+    path = tmp_path_factory.mktemp("bins") / "demo.sqlite"
+    build_demo(path, DemoSpec(TOWNSHIP, cases=400, seed=5, now=Clock().now))
+    return path
+
+
+def _bins(store: Store) -> dict[tuple[str, int, int], tuple[int, float, float]]:
+    return {
+        (r[0], r[1], r[2]): (r[3], round(r[4], 6), round(r[5], 6))
+        for r in store.read("SELECT status, gx, gy, n, sum_lon, sum_lat FROM case_bins WHERE n > 0")
+    }
+
+
+def _bins_from_cases(store: Store) -> dict[tuple[str, int, int], tuple[int, float, float]]:
+    out: dict[tuple[str, int, int], list[float]] = {}
+    for status, lon, lat in store.read(
+        "SELECT status, lon, lat FROM cases WHERE lon IS NOT NULL AND lat IS NOT NULL"
+    ):
+        key = (status, int((lon + 180.0) * 200), int((lat + 90.0) * 200))
+        acc = out.setdefault(key, [0, 0.0, 0.0])
+        acc[0] += 1
+        acc[1] += lon
+        acc[2] += lat
+    return {k: (int(v[0]), round(v[1], 6), round(v[2], 6)) for k, v in out.items()}
+
+
+def test_the_status_bins_follow_every_change_of_the_cases(
+    demo_points: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    path = tmp_path / "s.sqlite"
+    shutil.copyfile(demo_points, path)
+    with Store.open(path) as store:
+        assert _bins(store) == _bins_from_cases(store) and _bins(store)
+        with store.write() as conn:
+            conn.execute("UPDATE cases SET status = 'closed' WHERE rowid % 3 = 0")
+            conn.execute("UPDATE cases SET lon = lon + 0.013 WHERE rowid % 5 = 0")
+            conn.execute("UPDATE cases SET lon = NULL, lat = NULL WHERE rowid % 11 = 0")
+            conn.execute("DELETE FROM cases WHERE rowid % 7 = 0")
+        assert _bins(store) == _bins_from_cases(store)
+
+
+def test_the_cluster_plans_agree(demo_points: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sync.model.records import DONE_STATUSES
+
+    done = [s.value for s in DONE_STATUSES]
+    with Store.open(demo_points) as store:
+        box = gs.extent(store)
+        assert box is not None
+        box = (box[0] - 0.05, box[1] - 0.05, box[2] + 0.05, box[3] + 0.05)
+        total = store.read(
+            f"SELECT count(*) FROM cases WHERE lon IS NOT NULL AND status IN "
+            f"({','.join('?' * len(done))})",
+            done,
+        )[0][0]
+        assert total > 50
+        cell = 0.02  # four bins a side: the bins plan
+        binned = gs.clusters(store, box, cell, statuses=done)
+        raw = gs.clusters(
+            store, box, cell, where=(f"status IN ({','.join('?' * len(done))})", done)
+        )
+        assert sum(c.count for c in binned) == sum(c.count for c in raw) == total
+        # A single-case cell names its case, whichever plan made it.
+        for c in binned:
+            if c.count == 1:
+                row = store.read("SELECT lon, lat FROM cases WHERE id = ?", [c.case_id])[0]
+                assert abs(row[0] - c.lon) < 1e-6 and abs(row[1] - c.lat) < 1e-6
+        # The cases-first and the R*Tree-first plans give the same clusters.
+        small = 0.002
+        first = sorted(gs.clusters(store, box, small, where=("1", [])), key=lambda c: c.case_id)
+        monkeypatch.setattr(gs, "CASES_FIRST_MAX", 0)
+        second = sorted(gs.clusters(store, box, small, where=("1", [])), key=lambda c: c.case_id)
+        assert [(c.count, c.case_id) for c in first] == [(c.count, c.case_id) for c in second]
