@@ -48,6 +48,8 @@ LIST_COLUMNS = (
     "warn_at",
     "self_handled",
     "urges",
+    "escalation",
+    "pending",
     "conflicts",
     "updated_at",
 )
@@ -76,6 +78,11 @@ class CaseQuery:
     reporter_id: str | None = None
     self_handled: bool | None = None
     conflicts_only: bool = False
+    #: 五级贯通: 1 上报待受理 (waiting for the county), 2 in the county's hands, 3 handed down
+    #: (上级交办); "escalated" is any of them (cases.escalation, see the workflow's escalation).
+    escalation: int | None = None
+    escalated: bool = False
+    pending_approval: bool = False  # 待审批: a 延期 or 挂账 request waits for the supervisor
     text: str = ""
     sort: str = "reported_at"
     descending: bool = True
@@ -148,6 +155,13 @@ def where(q: CaseQuery, now: Millis, *, text_scan: bool = False) -> tuple[str, l
         args.append(q.dispatched_to)
     if q.conflicts_only:
         parts.append("conflicts > 0")
+    if q.escalation is not None:
+        parts.append("escalation = ?")
+        args.append(int(q.escalation))
+    if q.escalated:
+        parts.append("escalation > 0")
+    if q.pending_approval:
+        parts.append("pending > 0")
     text = q.text.strip()
     if text:
         clause, clause_args = text_clause(text, scan=text_scan)
