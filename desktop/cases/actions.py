@@ -47,6 +47,7 @@ from sync.model.records import (
     Role,
     Satisfaction,
     Source,
+    Status,
     TaskState,
     Urgency,
 )
@@ -287,6 +288,11 @@ class NoteForm(ActionForm):
             ),
         }
         intro = intros.get(a, "")
+        if a == Action.ACCEPT and s.awaiting_county and s.status != Status.REPORTED:
+            intro = self.tr(
+                "Take in this case escalated by the township: the county command centre holds "
+                "it from now on. Its handling deadline runs on."
+            )
         if a in (Action.APPROVE_EXTENSION, Action.DENY_EXTENSION) and s.extension_pending:
             pending = s.extension_pending
             intro = (
@@ -477,7 +483,7 @@ class DispatchForm(ActionForm):
         self.lead = QComboBox(self)
         self.lead.setObjectName("lead")
         self.lead.addItem(self.tr("— choose the lead unit —"), None)
-        for code, name in sorted(names.departments.items()):
+        for code, name in self._departments():
             self.lead.addItem(name, f"{AssigneeKind.DEPARTMENT.value}:{code}")
         grid = self.state.fields.get("grid_id")
         if grid:
@@ -498,7 +504,7 @@ class DispatchForm(ActionForm):
         self.assisting = QListWidget(self)
         self.assisting.setObjectName("assisting")
         self.assisting.setMaximumHeight(150)
-        for code, name in sorted(names.departments.items()):
+        for code, name in self._departments():
             item = QListWidgetItem(name)
             item.setData(Qt.ItemDataRole.UserRole, code)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -516,6 +522,17 @@ class DispatchForm(ActionForm):
             self.set_intro(
                 self.tr("Dispatching again replaces the current dispatch and its sub-tasks.")
             )
+
+    def _departments(self) -> list[tuple[str, str]]:
+        """The departments that may take the case: a county bureau (县级部门) only a case at
+        county level, and then first — the county's own 1+N before the township's units."""
+        names = self.snapshot.names
+        county = names.county_departments
+        at_county = self.state.level >= Level.COUNTY
+        return sorted(
+            ((c, n) for c, n in names.departments.items() if at_county or c not in county),
+            key=lambda cn: (cn[0] not in county, cn[0]),
+        )
 
     def set_lead(self, kind: str, code: str) -> None:
         # Item data is "kind:code" text: Qt compares it, unlike a Python tuple.
@@ -745,6 +762,35 @@ class EscalateForm(ActionForm):
         if not reason:
             raise Invalid(self.tr("Give a reason for escalating."), self.reason)
         return self.act({"reason": reason, "to": int(target)})
+
+
+class HandDownForm(ActionForm):
+    """交办: the county command centre hands a case at county level back down to its township,
+    with instructions; the township then dispatches and handles it as its own case."""
+
+    def build(self) -> None:
+        township = str(self.state.fields.get("township_code") or "")
+        if not township:
+            village = str(self.state.fields.get("village_code") or "")
+            township = village[:9]
+        name = self.snapshot.names.divisions.get(township, township)
+        self.set_intro(
+            self.tr(
+                "The case goes back to %1 as its own case: the township dispatches it to its "
+                "units and reports back. Units the county dispatched are taken off the case."
+            ).replace("%1", name or self.tr("the township"))
+        )
+        self.instructions = _box(
+            self, self.tr("What the township is to do, and by when"), height=96
+        )
+        self.instructions.setObjectName("instructions")
+        self.form.addRow(self.tr("Instructions"), self.instructions)
+
+    def job(self) -> Job:
+        text = _text(self.instructions)
+        if not text:
+            raise Invalid(self.tr("Write the instructions for the township."), self.instructions)
+        return self.act({"instructions": text})
 
 
 class UrgeForm(ActionForm):
@@ -1070,6 +1116,7 @@ _FORMS: dict[Action, type[ActionForm]] = {
     Action.VERIFY_PASS: VerifyForm,
     Action.VERIFY_FAIL: VerifyForm,
     Action.ESCALATE: EscalateForm,
+    Action.HAND_DOWN: HandDownForm,
     Action.URGE: UrgeForm,
     Action.REQUEST_PARK: ParkForm,
     Action.APPROVE_PARK: NoteForm,

@@ -83,6 +83,8 @@ class CaseQuery:
     escalation: int | None = None
     escalated: bool = False
     pending_approval: bool = False  # 待审批: a 延期 or 挂账 request waits for the supervisor
+    pending_kind: int | None = None  # ... of this kind only: 1 延期, 2 挂账 (cases.pending bits)
+    urged: bool = False  # 督办 at least once
     text: str = ""
     sort: str = "reported_at"
     descending: bool = True
@@ -162,6 +164,11 @@ def where(q: CaseQuery, now: Millis, *, text_scan: bool = False) -> tuple[str, l
         parts.append("escalation > 0")
     if q.pending_approval:
         parts.append("pending > 0")
+    if q.pending_kind:
+        parts.append("(pending & ?) > 0")
+        args.append(int(q.pending_kind))
+    if q.urged:
+        parts.append("urges > 0")
     text = q.text.strip()
     if text:
         clause, clause_args = text_clause(text, scan=text_scan)

@@ -79,7 +79,9 @@ class Case:
         found = scope.check_entry(view, action, actor, payload, ref=REF, mine=keys)
         return None if found is None else found.reason
 
-    def step(self, action: Action, actor: Actor, payload: dict[str, Any] | None = None) -> CaseState:
+    def step(
+        self, action: Action, actor: Actor, payload: dict[str, Any] | None = None
+    ) -> CaseState:
         payload = payload or {}
         self.at += DAY // 4
         reason = self.refusal(action, actor, payload)
@@ -87,8 +89,16 @@ class Case:
             raise Refused(action, reason)
         n = len(self.entries) + 1
         self.entries.append(
-            Entry(f"e{n:03d}", "c1", action, actor.id, actor.role, self.at,
-                  self.clock.now().encode(), payload)
+            Entry(
+                f"e{n:03d}",
+                "c1",
+                action,
+                actor.id,
+                actor.role,
+                self.at,
+                self.clock.now().encode(),
+                payload,
+            )
         )
         return self.state
 
@@ -164,7 +174,10 @@ def test_a_township_account_follows_a_county_case_read_only() -> None:
     case.step(Action.COMMENT, OP_A, {"text": "群众又来电催问"})
     # The county may do all of it.
     assert case.refusal(Action.URGE, SUP_C, {"note": "请县住建局加快"}) is None
-    assert case.refusal(Action.EDIT, OP_C, {"fields": {"title": {"value": "x", "base": "e001"}}}) is None
+    assert (
+        case.refusal(Action.EDIT, OP_C, {"fields": {"title": {"value": "x", "base": "e001"}}})
+        is None
+    )
 
 
 def test_the_scope_rule_reads_the_level_from_the_index_without_projecting() -> None:
@@ -183,18 +196,24 @@ def test_the_scope_rule_reads_the_level_from_the_index_without_projecting() -> N
 
 def test_the_county_dispatches_to_its_bureau_and_the_bureau_and_township_units_handle_it() -> None:
     case = escalated()
-    s = case.step(Action.DISPATCH, OP_C, {
-        "tasks": [
-            {"kind": "department", "assignee": "housing", "lead": True},
-            {"kind": "department", "assignee": "police", "lead": False},
-        ]
-    })
+    s = case.step(
+        Action.DISPATCH,
+        OP_C,
+        {
+            "tasks": [
+                {"kind": "department", "assignee": "housing", "lead": True},
+                {"kind": "department", "assignee": "police", "lead": False},
+            ]
+        },
+    )
     assert s.status == Status.HANDLING and s.escalation == 2  # a dispatch takes it in too
     # The township's police (a 1+N unit) handles its own part; the township operator may not
     # feed back for the county's bureau.
     assert Action.FEEDBACK in allowed_actions(s, POLICE_A)
     assert Action.FEEDBACK not in allowed_actions(s, OP_A)
-    assert case.refusal(Action.FEEDBACK, OP_A, {"task": "housing", "result": "已修复"}) == COUNTY_OWNS
+    assert (
+        case.refusal(Action.FEEDBACK, OP_A, {"task": "housing", "result": "已修复"}) == COUNTY_OWNS
+    )
     case.step(Action.FEEDBACK, POLICE_A, {"task": "police", "result": "已维持现场秩序"})
     s = case.step(Action.FEEDBACK, HOUSING, {"task": "housing", "result": "管网已修复"})
     assert s.status == Status.VERIFYING

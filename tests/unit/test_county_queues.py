@@ -102,3 +102,60 @@ def test_an_existing_store_is_migrated_and_back_filled(tmp_path: Path) -> None:
     with Store.open(path) as s:
         assert _ids(s, CaseQuery(escalation=1)) == {up}
         assert _ids(s, CaseQuery(pending_approval=True)) == {parked}
+
+
+def test_the_county_board_counts_what_the_projections_say(county_store: Store) -> None:
+    from sync.model.records import OPEN_STATUSES, Light, Status
+    from sync.store.queues import (
+        BOARD_COLUMNS,
+        approval_query,
+        approvals,
+        board_query,
+        county_board,
+    )
+
+    s = county_store
+    ids = []
+    for grid, title in ((GA, "甲"), (GA, "乙"), (GA, "丙"), (GB, "丁"), (GB, "戊")):
+        ids.append(_case(s, grid, title))
+    s.escalate(ids[0], OP_C, "需县级部门")  # waiting for the county
+    s.escalate(ids[1], OP_C, "需县级部门")
+    s.accept(ids[1], OP_C)  # the county holds it
+    s.escalate(ids[3], OP_C, "跨乡镇")
+    s.hand_down(ids[3], OP_C, "请镇里牵头")  # handed down
+    s.urge(ids[2], SUP_C, "抓紧")
+    s.urge(ids[4], SUP_C, "抓紧")
+    s.request_park(ids[4], OP_C, "历史遗留", s.now() + 30 * DAY)
+    later = s.now() + 60 * DAY  # every open handling deadline has passed by then
+    board = {r.township: r.counts for r in county_board(s, later)}
+
+    def oracle(township: str) -> dict[str, int]:
+        out = dict.fromkeys(BOARD_COLUMNS, 0)
+        for case_id in ids:
+            st = s.case(case_id)
+            assert st is not None
+            if st.fields["grid_id"][:9] != township:
+                continue
+            in_hand = st.status in (*OPEN_STATUSES, Status.PARKED)
+            out["awaiting"] += st.awaiting_county
+            out["at_county"] += st.level == 4 and not st.awaiting_county and in_hand
+            out["handed_down"] += st.handed_down is not None and st.level < 4 and in_hand
+            out["overdue"] += st.light(later) == Light.RED
+            out["urged"] += st.urges > 0 and st.status in OPEN_STATUSES
+        return out
+
+    assert (
+        board[A]
+        == oracle(A)
+        == {"awaiting": 1, "at_county": 1, "handed_down": 0, "overdue": 3, "urged": 1}
+    )
+    assert board[B] == oracle(B)
+    assert board[B]["handed_down"] == 1
+    # Each figure is the count of the list a click opens (the light at the board's time).
+    for township in (A, B):
+        for column in BOARD_COLUMNS:
+            if column != "overdue":
+                assert s.count(board_query(column, township)) == board[township][column]
+    assert approvals(s) == {"cases": 1, "extension": 0, "park": 1}
+    assert _ids(s, approval_query("park")) == {ids[4]}
+    assert _ids(s, approval_query("extension")) == set()
