@@ -764,35 +764,6 @@ class EscalateForm(ActionForm):
         return self.act({"reason": reason, "to": int(target)})
 
 
-class HandDownForm(ActionForm):
-    """交办: the county command centre hands a case at county level back down to its township,
-    with instructions; the township then dispatches and handles it as its own case."""
-
-    def build(self) -> None:
-        township = str(self.state.fields.get("township_code") or "")
-        if not township:
-            village = str(self.state.fields.get("village_code") or "")
-            township = village[:9]
-        name = self.snapshot.names.divisions.get(township, township)
-        self.set_intro(
-            self.tr(
-                "The case goes back to %1 as its own case: the township dispatches it to its "
-                "units and reports back. Units the county dispatched are taken off the case."
-            ).replace("%1", name or self.tr("the township"))
-        )
-        self.instructions = _box(
-            self, self.tr("What the township is to do, and by when"), height=96
-        )
-        self.instructions.setObjectName("instructions")
-        self.form.addRow(self.tr("Instructions"), self.instructions)
-
-    def job(self) -> Job:
-        text = _text(self.instructions)
-        if not text:
-            raise Invalid(self.tr("Write the instructions for the township."), self.instructions)
-        return self.act({"instructions": text})
-
-
 class UrgeForm(ActionForm):
     """督办: urge the case as a whole, or one unit handling it (lead or assisting)."""
 
@@ -1116,7 +1087,6 @@ _FORMS: dict[Action, type[ActionForm]] = {
     Action.VERIFY_PASS: VerifyForm,
     Action.VERIFY_FAIL: VerifyForm,
     Action.ESCALATE: EscalateForm,
-    Action.HAND_DOWN: HandDownForm,
     Action.URGE: UrgeForm,
     Action.REQUEST_PARK: ParkForm,
     Action.APPROVE_PARK: NoteForm,
@@ -1134,6 +1104,11 @@ def form_for(
     action: Action, ctx: AppContext, snapshot: Snapshot, parent: QWidget | None = None
 ) -> ActionForm:
     """The form for one loop action (every action a case can take after its report has one)."""
+    if action == Action.HAND_DOWN:
+        # 交办 is the county's: its form lives with the county's pages (and their strings).
+        from ..county.forms import HandDownForm
+
+        return HandDownForm(ctx, snapshot, action, parent)
     return _FORMS[action](ctx, snapshot, action, parent)
 
 
