@@ -611,6 +611,7 @@ class CaseDetail(QWidget):
     def _fill_actions(self, s: CaseState) -> None:
         for button in self._buttons.values():
             self.actions_grid.removeWidget(button)
+            button.hide()  # gone at once, not only when the event loop deletes it
             button.deleteLater()
         self._buttons = {}
         self.actions_grid.removeWidget(self.no_actions)

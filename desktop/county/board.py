@@ -40,6 +40,8 @@ from ..names import of as names_of
 
 #: A township's row is marked when this many cases wait for the county or are overdue.
 _ALERT = 1
+#: Rows shown without scrolling (the busiest townships come first).
+VISIBLE_ROWS = 8
 
 
 @dataclass
@@ -57,8 +59,8 @@ def load(store: Store) -> CountyData:
 
 
 class CountyBoard(QTableWidget):
-    """Townships down, the board's columns across, a total row; a click on a number opens its
-    cases.
+    """The county total, then townships down; the board's columns across; a click on a number
+    opens its cases.
 
     Signals:
         cell_chosen(str, object): column name and township code (None: the county total).
@@ -72,7 +74,7 @@ class CountyBoard(QTableWidget):
         self.setHorizontalHeaderLabels(
             [
                 self.tr("Township"),
-                self.tr("Escalated, awaiting the county"),
+                self.tr("Escalated, awaiting acceptance"),
                 self.tr("Held by the county"),
                 self.tr("Handed down, not closed"),
                 self.tr("Overdue"),
@@ -85,23 +87,35 @@ class CountyBoard(QTableWidget):
         self.verticalHeader().setVisible(False)
         self.setWordWrap(False)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.cellClicked.connect(self._clicked)
         self.cellActivated.connect(self._clicked)
 
     def set_rows(self, rows: list[BoardRow], names: dict[str, str]) -> None:
+        """Townships with cases waiting for the county or overdue first, then by how much they
+        have on the board, then by code; the county total last."""
+        rows = sorted(
+            rows,
+            key=lambda r: (
+                -r.counts.get("awaiting", 0),
+                -r.counts.get("overdue", 0),
+                -r.total(),
+                r.township,
+            ),
+        )
         self.setRowCount(len(rows) + 1)
         totals = dict.fromkeys(BOARD_COLUMNS, 0)
-        for r, row in enumerate(rows):
+        for r, row in enumerate(rows, start=1):
             self._fill(r, names.get(row.township, row.township), row.township, row.counts)
             for c in BOARD_COLUMNS:
                 totals[c] += row.counts.get(c, 0)
-        self._fill(len(rows), self.tr("County total"), None, totals, bold=True)
+        # The county total on top: always in view however many townships there are.
+        self._fill(0, self.tr("County total"), None, totals, bold=True)
         height = self.horizontalHeader().height() + 4
-        for r in range(min(self.rowCount(), 14)):
+        for r in range(min(self.rowCount(), VISIBLE_ROWS)):
             height += self.rowHeight(r)
-        self.setMinimumHeight(height)
+        self.setFixedHeight(height)
 
     def _fill(
         self,

@@ -13,12 +13,12 @@
     <name>CountyBoard</name>
     <message>
         <source>Township</source>
-        <extracomment>A township&apos;s row is marked when this many cases wait for the county or are overdue.</extracomment>
+        <extracomment>A township&apos;s row is marked when this many cases wait for the county or are overdue. Rows shown without scrolling (the busiest townships come first).</extracomment>
         <translation>乡镇（街道）</translation>
     </message>
     <message>
-        <source>Escalated, awaiting the county</source>
-        <translation>已上报，待县级受理</translation>
+        <source>Escalated, awaiting acceptance</source>
+        <translation>上报待受理</translation>
     </message>
     <message>
         <source>Held by the county</source>
