@@ -130,12 +130,12 @@ class CountyBoard(QTableWidget):
         first.setData(Qt.ItemDataRole.UserRole, township)
         alert = counts.get("awaiting", 0) >= _ALERT or counts.get("overdue", 0) >= _ALERT
         items = [first]
-        for c in BOARD_COLUMNS:
-            n = int(counts.get(c, 0))
+        for column in BOARD_COLUMNS:
+            n = int(counts.get(column, 0))
             item = QTableWidgetItem(f"{n:,}" if n else "·")
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setData(Qt.ItemDataRole.UserRole, n)
-            if n and c in ("awaiting", "overdue"):
+            if n and column in ("awaiting", "overdue"):
                 item.setForeground(QBrush(QColor("#c0392b")))
             if n:
                 item.setToolTip(self.tr("Show these cases"))
