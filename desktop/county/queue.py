@@ -85,3 +85,17 @@ def hidden_parts(hidden: dict[str, Any]) -> list[str]:
     if hidden.get("urged"):
         parts.append(translate("Queues", "urged"))
     return parts
+
+
+def status_marks(row: dict[str, Any]) -> str:
+    """What a case-list row's status adds from the queues: ``上报待受理``, ``上级交办``,
+    ``待审批`` ("" for none), so the list reads as the queue it is."""
+    marks = []
+    escalation = row.get("escalation")
+    if escalation == 1:
+        marks.append(translate("Queues", "escalated, awaiting acceptance"))
+    elif escalation == 3 and row.get("status") not in ("closed", "archived", "evaluated"):
+        marks.append(translate("Queues", "handed down by the county"))
+    if row.get("pending"):
+        marks.append(translate("Queues", "awaiting approval"))
+    return " · ".join(marks)

@@ -176,5 +176,13 @@
         <source>urged</source>
         <translation>已督办</translation>
     </message>
+    <message>
+        <source>escalated, awaiting acceptance</source>
+        <translation>上报待受理</translation>
+    </message>
+    <message>
+        <source>awaiting approval</source>
+        <translation>待审批</translation>
+    </message>
 </context>
 </TS>

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from desktop.cases.list_model import COLUMNS
 from sync.model.records import (
     OPEN_STATUSES,
     Action,
@@ -40,6 +41,7 @@ from .conftest import wait_idle
 A = Action
 TOWN_OPERATOR = Actor("op-town", "赵敏", Role.OPERATOR, township=TOWNSHIP)
 BUREAU = Department("housing", "县住房和城乡建设局", county=True)
+STATUS = [c.key for c in COLUMNS].index("status")
 
 
 def test_the_township_follows_a_county_case_read_only_and_gets_it_back_handed_down(
@@ -193,6 +195,7 @@ def test_the_county_board_shows_every_township_and_opens_its_cases(
     view = win.cases.list
     qtbot.waitUntil(lambda: view.model.total == 1 and view.model.rowCount() == 1, timeout=10_000)
     assert view.model.case_id(0) == ids[0]
+    assert view.model.index(0, STATUS).data() == "待派遣 · 上报待受理"
     assert view.filters.queue.currentText() == "上报待受理"
     assert view.filters.hidden_label.text() == "另有筛选条件：小南海镇"
     win.close()
@@ -225,6 +228,7 @@ def test_the_supervisors_queue_card_filter_and_badge(make_ctx, county_path, qtbo
     view = win.cases.list
     qtbot.waitUntil(lambda: view.model.total == 2 and view.model.rowCount() == 2, timeout=10_000)
     assert {view.model.case_id(r) for r in range(2)} == {ids[2], ids[4]}
+    assert {view.model.index(r, STATUS).data() for r in range(2)} == {"处置中 · 待审批"}
     assert view.filters.queue.currentText() == "待审批（延期、挂账）"
     # The queue is a picker of its own: choosing none shows every case again.
     view.filters.queue.setCurrentIndex(0)
