@@ -11,8 +11,6 @@ dispatches it to its police, who feed back.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -26,53 +24,17 @@ from sync.store.queries import CaseQuery
 
 from .conftest import (
     COUNTY,
-    REPO,
     TOWNSHIP_A,
     CountyServer,
     Device,
     api,
-    county_command,
     report_case,
 )
 
 OP_A = f"{TOWNSHIP_A}-op"
 POLICE_A = f"{TOWNSHIP_A}-police"
-OP_COUNTY = f"{COUNTY}-centre"  # 县综合指挥中心值班员
+OP_COUNTY = f"{COUNTY}-op"  # 值班员（县综合指挥中心）, a demo account of `init`
 BUREAU = "housing"  # 县住房和城乡建设局
-
-
-def _county_operator(county: CountyServer) -> None:
-    """A county-level operator account (no township), added as county IT would."""
-    if OP_COUNTY in county.accounts:
-        return
-    password = f"pw-{OP_COUNTY}-1"
-    out = subprocess.run(
-        [
-            *county_command(),
-            "user",
-            "add",
-            "--login",
-            OP_COUNTY,
-            "--name",
-            "县综合指挥中心值班员",
-            "--role",
-            "operator",
-            "--password-stdin",
-            "--json",
-            "--db",
-            county.db_url,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        input=password + "\n",
-        env=county.env,
-        check=True,
-    )
-    account = json.loads(out.stdout)
-    assert account["township"] is None
-    county.accounts[OP_COUNTY] = {**account, "password": password}
 
 
 def _forged(account: dict[str, Any], case_id: str, action: str, payload: dict) -> dict:
@@ -106,7 +68,7 @@ def _synced(device: Device) -> None:
 def test_escalate_accept_dispatch_hand_down_and_the_township_handles_it(
     devices: Callable[..., Device], county: CountyServer
 ) -> None:
-    _county_operator(county)
+    assert county.account(OP_COUNTY)["township"] is None
     op = devices(OP_A)
     police = devices(POLICE_A)
     centre = devices(OP_COUNTY)
