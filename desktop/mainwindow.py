@@ -186,6 +186,11 @@ class MainWindow(QMainWindow):
         self._add_page("sync", self.tr("Sync"), self.sync)
         self._add_page("settings", self.tr("Settings"), self.settings_page)
         self.nav.currentRowChanged.connect(self._nav_changed)
+        # 待审批 on the 事件 entry for the accounts that decide requests (desktop.county).
+        from .county.badge import ApprovalBadge
+
+        cases_item = self.nav.item(list(self.pages).index("cases"))
+        self.approval_badge = ApprovalBadge(ctx, cases_item, self)
         widest = max(self.nav.fontMetrics().horizontalAdvance(t) for t in self._nav_titles)
         # Text at the nav's larger font (style sheet: 11pt) plus its padding and marker.
         self.nav.setFixedWidth(int(widest * 1.25) + 64)

@@ -32,6 +32,8 @@ class Names:
     grids: dict[str, str] = field(default_factory=dict)  # code → name
     grid_village: dict[str, str] = field(default_factory=dict)  # grid code → village code
     departments: dict[str, str] = field(default_factory=dict)
+    #: 县级部门: the departments that take only county-level cases.
+    county_departments: frozenset[str] = frozenset()
     accounts: dict[str, str] = field(default_factory=dict)
     taxonomy: Taxonomy | None = None
 
@@ -49,6 +51,7 @@ class Names:
             names.grids[g.code] = g.name
             names.grid_village[g.code] = g.village_code
         names.departments = {d.code: d.name for d in store.departments()}
+        names.county_departments = frozenset(d.code for d in store.departments() if d.county)
         names.accounts = {a.id: a.name for a in store.accounts()}
         return names
 

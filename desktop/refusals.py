@@ -93,6 +93,12 @@ REASONS: dict[str, str] = {
         QT_TRANSLATE_NOOP("Refusals", "an edit needs at least one field"),
         QT_TRANSLATE_NOOP("Refusals", "a case needs a title"),
         QT_TRANSLATE_NOOP("Refusals", "a settlement names the steps that do not stand"),
+        QT_TRANSLATE_NOOP("Refusals", "only a case at county level can be handed down"),
+        QT_TRANSLATE_NOOP(
+            "Refusals",
+            "only a case the county has accepted and not yet closed can be handed down",
+        ),
+        QT_TRANSLATE_NOOP("Refusals", "handing a case down needs instructions for the township"),
     )
 }
 

@@ -49,6 +49,7 @@ ACTION = {
     "verify_pass": QT_TRANSLATE_NOOP("Words", "Verification passed"),
     "verify_fail": QT_TRANSLATE_NOOP("Words", "Verification failed"),
     "escalate": QT_TRANSLATE_NOOP("Words", "Escalate"),
+    "hand_down": QT_TRANSLATE_NOOP("Words", "Hand down to the township"),
     "urge": QT_TRANSLATE_NOOP("Words", "Urge"),
     "request_park": QT_TRANSLATE_NOOP("Words", "Request parking"),
     "approve_park": QT_TRANSLATE_NOOP("Words", "Approve parking"),

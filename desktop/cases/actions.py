@@ -47,6 +47,7 @@ from sync.model.records import (
     Role,
     Satisfaction,
     Source,
+    Status,
     TaskState,
     Urgency,
 )
@@ -287,6 +288,11 @@ class NoteForm(ActionForm):
             ),
         }
         intro = intros.get(a, "")
+        if a == Action.ACCEPT and s.awaiting_county and s.status != Status.REPORTED:
+            intro = self.tr(
+                "Take in this case escalated by the township: the county command centre holds "
+                "it from now on. Its handling deadline runs on."
+            )
         if a in (Action.APPROVE_EXTENSION, Action.DENY_EXTENSION) and s.extension_pending:
             pending = s.extension_pending
             intro = (
@@ -477,7 +483,7 @@ class DispatchForm(ActionForm):
         self.lead = QComboBox(self)
         self.lead.setObjectName("lead")
         self.lead.addItem(self.tr("— choose the lead unit —"), None)
-        for code, name in sorted(names.departments.items()):
+        for code, name in self._departments():
             self.lead.addItem(name, f"{AssigneeKind.DEPARTMENT.value}:{code}")
         grid = self.state.fields.get("grid_id")
         if grid:
@@ -498,7 +504,7 @@ class DispatchForm(ActionForm):
         self.assisting = QListWidget(self)
         self.assisting.setObjectName("assisting")
         self.assisting.setMaximumHeight(150)
-        for code, name in sorted(names.departments.items()):
+        for code, name in self._departments():
             item = QListWidgetItem(name)
             item.setData(Qt.ItemDataRole.UserRole, code)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -516,6 +522,17 @@ class DispatchForm(ActionForm):
             self.set_intro(
                 self.tr("Dispatching again replaces the current dispatch and its sub-tasks.")
             )
+
+    def _departments(self) -> list[tuple[str, str]]:
+        """The departments that may take the case: a county bureau (县级部门) only a case at
+        county level, and then first — the county's own 1+N before the township's units."""
+        names = self.snapshot.names
+        county = names.county_departments
+        at_county = self.state.level >= Level.COUNTY
+        return sorted(
+            ((c, n) for c, n in names.departments.items() if at_county or c not in county),
+            key=lambda cn: (cn[0] not in county, cn[0]),
+        )
 
     def set_lead(self, kind: str, code: str) -> None:
         # Item data is "kind:code" text: Qt compares it, unlike a Python tuple.
@@ -1087,6 +1104,11 @@ def form_for(
     action: Action, ctx: AppContext, snapshot: Snapshot, parent: QWidget | None = None
 ) -> ActionForm:
     """The form for one loop action (every action a case can take after its report has one)."""
+    if action == Action.HAND_DOWN:
+        # 交办 is the county's: its form lives with the county's pages (and their strings).
+        from ..county.forms import HandDownForm
+
+        return HandDownForm(ctx, snapshot, action, parent)
     return _FORMS[action](ctx, snapshot, action, parent)
 
 

@@ -50,6 +50,7 @@ from sync.store.errors import StoreError
 from .. import names as names_module
 from .. import refusals, words
 from ..context import AppContext
+from ..county import notes as county_notes
 from ..map import show_on_map_text
 from . import sheet
 from .actions import PHONE_ROLES, ActionForm, Snapshot, form_for
@@ -238,11 +239,25 @@ class CaseDetail(QWidget):
         self.notice.hide()
         outer.addWidget(self.notice)
 
+        # 五级贯通: escalated to the county, taken in, handed down (desktop.county.notes).
+        self.county_note = QLabel(content)
+        self.county_note.setObjectName("countyNote")
+        self.county_note.setWordWrap(True)
+        self.county_note.setStyleSheet(
+            "background: #eaf2fb; border-left: 4px solid #2e86de; padding: 6px;"
+        )
+        self.county_note.hide()
+        outer.addWidget(self.county_note)
+
         self.actions_box = QGroupBox(self.tr("Actions"), content)
         self.actions_box.setObjectName("caseActions")
         self.actions_grid = QGridLayout(self.actions_box)
         self.no_actions = QLabel(self.tr("Your account has no step to take on this case now."))
         self.no_actions.setWordWrap(True)
+        self.read_only = QLabel(self.actions_box)
+        self.read_only.setObjectName("readOnlyReason")
+        self.read_only.setWordWrap(True)
+        self.read_only.hide()
         outer.addWidget(self.actions_box)
 
         info = QGroupBox(self.tr("Case"), content)
@@ -484,6 +499,9 @@ class CaseDetail(QWidget):
         self.reporter.setText(str(f.get("reporter_name") or ""))
         self._update_phone()
 
+        county = county_notes.county_lines(s, {a.id: a.name for a in info.accounts.values()})
+        self.county_note.setText("\n".join(county))
+        self.county_note.setVisible(bool(county))
         self.notes.setText("\n".join(self._notes(s, info)))
         self.notes.setVisible(bool(self.notes.text()))
         self._fill_tasks(s, info)
@@ -602,6 +620,7 @@ class CaseDetail(QWidget):
     def _fill_actions(self, s: CaseState) -> None:
         for button in self._buttons.values():
             self.actions_grid.removeWidget(button)
+            button.hide()  # gone at once, not only when the event loop deletes it
             button.deleteLater()
         self._buttons = {}
         self.actions_grid.removeWidget(self.no_actions)
@@ -622,7 +641,15 @@ class CaseDetail(QWidget):
             button.clicked.connect(lambda _=False, a=action: self.open_action(a))
             self.actions_grid.addWidget(button, index // columns, index % columns)
             self._buttons[action] = button
-        if not self._allowed:
+        self.actions_grid.removeWidget(self.read_only)
+        reason = county_notes.read_only_reason(s, self.ctx.actor)
+        self.read_only.setText(reason)
+        self.read_only.setVisible(bool(reason))
+        if reason:
+            # The steps are the county's: say so rather than show nothing (or only 备注).
+            row = (len(self._allowed) + columns - 1) // columns
+            self.actions_grid.addWidget(self.read_only, row, 0, 1, columns)
+        elif not self._allowed:
             self.actions_grid.addWidget(self.no_actions, 0, 0, 1, columns)
             self.no_actions.show()
 

@@ -40,6 +40,7 @@ from sync.store.queries import CaseQuery
 
 from .. import labels
 from ..context import AppContext
+from ..county.queue import QueueCombo, hidden_parts
 from ..names import of as names_of
 
 SEARCH_DEBOUNCE_MS = 300
@@ -60,6 +61,8 @@ _SHOWN = {
     "reported_to",
     "assignee",
     "reporter_id",
+    "pending_approval",
+    "escalation",
     "sort",
     "descending",
     "extra",
@@ -214,6 +217,14 @@ class FilterBar(QWidget):
             edit.dateChanged.connect(self._picked)
         self.dates.currentIndexChanged.connect(self._dates_changed)
 
+        # Work queues (待审批, 上报待受理 …): desktop.county.queue.
+        self.queue = QueueCombo(self, county=len(self._names.scope) == 6)
+        self.queue.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.queue.setMinimumContentsLength(6)
+        self.queue.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
         self.mine = self._combo("mineFilter", self.tr("Whose cases"))
         self._fill_mine()
         ctx.actor_changed.connect(lambda _actor: self._fill_mine())
@@ -253,6 +264,7 @@ class FilterBar(QWidget):
             self.source,
             self.urgency,
             self.mine,
+            self.queue,
         ):
             combo.currentIndexChanged.connect(self._picked)
 
@@ -260,6 +272,7 @@ class FilterBar(QWidget):
         row1 = QHBoxLayout()
         row1.setContentsMargins(0, 0, 0, 0)
         row1.addWidget(self.search, 3)
+        row1.addWidget(self.queue, 2)
         row1.addSpacing(12)
         row1.addWidget(QLabel(self.tr("Saved:"), self))
         row1.addWidget(self.saved, 1)
@@ -413,6 +426,7 @@ class FilterBar(QWidget):
         kw["urgency"] = self.urgency.currentData() or None
         kw["light"] = self.light.currentData() or None
         kw.update(self._date_range())
+        kw.update(self.queue.fields())
         mine = self.mine.currentData() or ""
         if mine == "reported":
             kw["reporter_id"] = self._ctx.actor.id
@@ -500,6 +514,7 @@ class FilterBar(QWidget):
                 else:
                     hidden["assignee"] = q.assignee
             self._select(self.mine, mine)
+            hidden.update(self.queue.select_for(q))
             for f in dc_fields(q):
                 if f.name in _SHOWN:
                     continue
@@ -579,6 +594,7 @@ class FilterBar(QWidget):
         if h.get("township_code"):
             code = h["township_code"]
             parts.append(self._names.divisions.get(code, code))
+        parts.extend(hidden_parts(h))
         if h.get("reporter_id"):
             parts.append(
                 self.tr("reported by %1").replace("%1", self._names.account(h["reporter_id"]))
@@ -608,6 +624,7 @@ class FilterBar(QWidget):
             "date_from": self.date_from.date().toString("yyyy-MM-dd"),
             "date_to": self.date_to.date().toString("yyyy-MM-dd"),
             "mine": self.mine.currentData(),
+            "queue": self.queue.currentData(),
             "hidden": query_to_dict(CaseQuery(**self._hidden)),
         }
 
@@ -636,6 +653,7 @@ class FilterBar(QWidget):
             self.date_from.setVisible(custom)
             self.date_to.setVisible(custom)
             self._select(self.mine, state.get("mine") or "")
+            self._select(self.queue, state.get("queue") or "")
             hidden = state.get("hidden") or {}
             self._hidden = {
                 k: v

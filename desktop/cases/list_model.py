@@ -33,6 +33,7 @@ from sync.store.queries import SORTABLE, CaseQuery
 
 from .. import labels
 from ..context import AppContext
+from ..county.queue import status_marks
 from ..names import Names
 from ..names import of as names_of
 
@@ -91,6 +92,8 @@ READ_COLUMNS = (
     "status",
     "level",
     "lead",
+    "escalation",  # 上报待受理 / 上级交办 (desktop.county.queue.status_marks)
+    "pending",  # 待审批
     "reported_at",
     "due_at",
     "updated_at",
@@ -151,7 +154,9 @@ def row_words(row: dict[str, Any], names: Names) -> tuple[str, ...]:
         elif key == "grid":
             out.append(names.grid(row.get("grid_code")))
         elif key == "status":
-            out.append(labels.status(row.get("status")))
+            marks = status_marks(row)  # 上报待受理 · 待审批 … (desktop.county.queue)
+            status = labels.status(row.get("status"))
+            out.append(f"{status} · {marks}" if marks else status)
         elif key == "level":
             out.append(labels.level(row.get("level")))
         elif key == "lead":

@@ -36,7 +36,9 @@ def task_row(task: Task, state: CaseState, info: TimelineInfo) -> list[str]:
     it); an open one of a parked case reads 挂账 (its clock is stopped), not 处置中."""
     detail = task.result or task.reason
     shown = words.task_state(task.state)
-    if task.state == TaskState.WITHDRAWN:
+    if task.state == TaskState.WITHDRAWN and task.reason == "handed down":
+        detail = translate("CaseDetail", "the county handed the case down")
+    elif task.state == TaskState.WITHDRAWN:
         detail = translate("CaseDetail", "the case was escalated")
     elif state.status == Status.PARKED and task.state == TaskState.ASSIGNED:
         shown = words.status(Status.PARKED)

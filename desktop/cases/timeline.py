@@ -145,6 +145,11 @@ def describe_step(entry: Entry, info: TimelineInfo) -> str:
         level = words.level(target) if target else ""
         text = _fill(translate("Timeline", "Escalated to %1"), level) if level else words.action(a)
         return _with(text, _text(p, "reason"))
+    if a == Action.HAND_DOWN:
+        return _with(
+            translate("Timeline", "Handed down to the township"),
+            _text(p, "instructions"),
+        )
     if a == Action.REQUEST_PARK:
         review = p.get("review_on")
         return _fill(

@@ -257,6 +257,11 @@ class DashboardPage(QScrollArea):
         box.addWidget(self.month_label)
         box.addLayout(rates)
         box.addLayout(grid, 1)
+        # 待审批 among the figures and, on a county-scope device, the county board.
+        from ..county.board import CountyPanel
+
+        self.county = CountyPanel(ctx, self, figures)
+        box.insertWidget(2, self.county)
 
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)

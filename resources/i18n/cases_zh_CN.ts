@@ -218,6 +218,10 @@
         <translation>否</translation>
     </message>
     <message>
+        <source>the county handed the case down</source>
+        <translation>县级已交办乡镇</translation>
+    </message>
+    <message>
         <source>the case was escalated</source>
         <translation>事件已上报升级</translation>
     </message>
@@ -751,6 +755,10 @@
         <translation>将已办结事件归档。归档后可考核评价，但不能再修改事件信息。</translation>
     </message>
     <message>
+        <source>Take in this case escalated by the township: the county command centre holds it from now on. Its handling deadline runs on.</source>
+        <translation>受理乡镇上报的事件：此后由县综合指挥中心负责办理。办理时限继续计算。</translation>
+    </message>
+    <message>
         <source>Requested: new deadline %1. Reason: %2</source>
         <translation>申请延期至 %1。理由：%2</translation>
     </message>
@@ -1094,6 +1102,18 @@
         <translation>裁定需要指明哪些操作作废</translation>
     </message>
     <message>
+        <source>only a case at county level can be handed down</source>
+        <translation>只有县级事件才能交办</translation>
+    </message>
+    <message>
+        <source>only a case the county has accepted and not yet closed can be handed down</source>
+        <translation>只有县级已受理且未办结的事件才能交办</translation>
+    </message>
+    <message>
+        <source>handing a case down needs instructions for the township</source>
+        <translation>交办需要写明给乡镇的办理要求</translation>
+    </message>
+    <message>
         <source>a %1 may not %2 a case</source>
         <translation>%1无权对事件执行“%2”</translation>
     </message>
@@ -1410,6 +1430,10 @@
         <translation>上报升级至%1</translation>
     </message>
     <message>
+        <source>Handed down to the township</source>
+        <translation>交办乡镇</translation>
+    </message>
+    <message>
         <source>Requested parking, review on %1: %2</source>
         <translation>申请挂账（复查日期 %1）：%2</translation>
     </message>
@@ -1612,6 +1636,10 @@
     <message>
         <source>Escalate</source>
         <translation>上报升级</translation>
+    </message>
+    <message>
+        <source>Hand down to the township</source>
+        <translation>交办乡镇</translation>
     </message>
     <message>
         <source>Urge</source>

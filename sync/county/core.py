@@ -86,6 +86,9 @@ class CaseWork:
     new: list[Entry] = field(default_factory=list)
     #: The projection the scope check asked for, until the batch adds an entry to the case.
     state: CaseState | None = None
+    #: The case's level in the ``cases`` index when loaded (current until the batch adds an
+    #: entry): the authority rule reads it instead of projecting.
+    level: int | None = None
 
 
 def json_text(value: Any) -> str:

@@ -235,8 +235,12 @@ class PushMixin(CountyBase):
         plan.read_cases.update(case_ids)
         for part in _chunks(case_ids):
             marks = tx.marks(len(part))
-            for (case_id,) in tx.rows(f"SELECT id FROM cases WHERE id IN ({marks})", part):
-                cases[str(case_id)] = CaseWork(str(case_id), True, set())
+            for case_id, level in tx.rows(
+                f"SELECT id, level FROM cases WHERE id IN ({marks})", part
+            ):
+                cases[str(case_id)] = CaseWork(
+                    str(case_id), True, set(), level=None if level is None else int(level)
+                )
             for case_id, key in tx.rows(
                 f"SELECT case_id, key FROM case_keys WHERE case_id IN ({marks})", part
             ):
@@ -490,7 +494,9 @@ class PushMixin(CountyBase):
             stored = tx.rows("SELECT id FROM entries WHERE case_id = ?", [case.id])
             return [str(r[0]) for r in stored] + [e.id for e in case.new]
 
-        return scope.CaseView(case.keys, state, entry_ids)
+        # The stored level is current only while the batch has added nothing to the case.
+        level = case.level if not case.new else None
+        return scope.CaseView(case.keys, state, entry_ids, level)
 
     def _visible(
         self,

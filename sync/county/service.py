@@ -171,7 +171,11 @@ class County(PushMixin, PullMixin, FilesMixin):
             )
             tx.bump("geometry")
             plan: list[tuple[str, str, Role, str | None, str | None, tuple[str, ...]]] = [
-                (f"{county}-admin", "县级管理员", Role.COUNTY_ADMIN, None, None, ())
+                (f"{county}-admin", "县级管理员", Role.COUNTY_ADMIN, None, None, ()),
+                # The county command centre (县综合指挥中心): county-level accounts, whose
+                # devices hold the whole county — escalated cases arrive there (五级贯通).
+                (f"{county}-op", "值班员（县综合指挥中心）", Role.OPERATOR, None, None, ()),
+                (f"{county}-sup", "分管领导（县综合指挥中心）", Role.SUPERVISOR, None, None, ()),
             ]
             by_township: dict[str, list[Grid]] = {}
             for g in grids:

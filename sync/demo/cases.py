@@ -82,7 +82,9 @@ class Scenario:
 
     self_handle: bool = False
     drop: str | None = None  # "reject" | "merge"
-    escalate: str | None = None  # "grid" (before acceptance) | "county" (after dispatch)
+    #: "grid" (before acceptance) | "county" (after dispatch) | "handdown" (escalated after
+    #: dispatch, taken in by the county and handed back down to the township: 交办)
+    escalate: str | None = None
     joint: bool = False
     ret: bool = False  # the lead unit returns the dispatch (退单)
     extension: str | None = None  # "approve" | "deny"
@@ -130,6 +132,9 @@ SHOWCASES: tuple[Showcase, ...] = (
     Showcase("evaluated", Scenario(comments=1), None),
     Showcase("rejected", Scenario(drop="reject"), Action.REJECT),
     Showcase("merged", Scenario(drop="merge"), Action.MERGE),
+    # Last, so that the first 21 (a small demo) stay as they were.
+    Showcase("escalated, waiting for the county", Scenario(escalate="county"), Action.ESCALATE),
+    Showcase("handed down by the county", Scenario(escalate="handdown"), Action.HAND_DOWN),
 )
 
 
@@ -545,6 +550,23 @@ class CaseMaker:
             admin = w.county_admin
             assert admin is not None
             t = plan.add(t + self._delay(rng, 2, 24), Action.DISPATCH, admin, _dispatch(tasks))
+        elif sc.escalate == "handdown" and level < 4:
+            t = plan.add(
+                t + self._delay(rng, 2, 40),
+                Action.ESCALATE,
+                operator,
+                {"reason": texts.ESCALATE_REASONS[2], "to": 4},
+            )
+            admin = w.county_admin
+            assert admin is not None
+            t = plan.add(t + self._delay(rng, 1, 8), Action.ACCEPT, admin, {})
+            t = plan.add(
+                t + self._delay(rng, 1, 8),
+                Action.HAND_DOWN,
+                admin,
+                {"instructions": rng.choice(texts.HAND_DOWN_INSTRUCTIONS)},
+            )
+            t = plan.add(t + self._delay(rng, 1, 6), Action.DISPATCH, operator, _dispatch(tasks))
 
         if sc.park is not None:
             review = t + rng.randint(30, 120) * DAY

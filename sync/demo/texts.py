@@ -380,6 +380,12 @@ ESCALATE_REASONS = (
     "涉及多个部门，需乡镇统筹处置",
     "情况复杂，需县级部门协调",
 )
+
+#: What the county command centre writes when it hands a case back down (交办).
+HAND_DOWN_INSTRUCTIONS = (
+    "经县综合指挥中心研判，属乡镇职责范围，请镇里牵头处置，五个工作日内反馈结果",
+    "请乡镇统筹派出所、司法所联合处置，县级部门配合，办结后报县中心备案",
+)
 URGE_NOTES = (
     "已超期，请抓紧办理并反馈",
     "群众多次来电催问，请加快处置",

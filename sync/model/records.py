@@ -124,6 +124,7 @@ class Action(StrEnum):
     VERIFY_PASS = "verify_pass"  # 核查通过 → 结案
     VERIFY_FAIL = "verify_fail"  # 核查不通过 → 退回重办
     ESCALATE = "escalate"  # 上报升级
+    HAND_DOWN = "hand_down"  # 交办: the county hands an escalated case back down to the township
     URGE = "urge"  # 督办
     REQUEST_PARK = "request_park"  # 申请挂账
     APPROVE_PARK = "approve_park"  # 批准挂账

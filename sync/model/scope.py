@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .records import Action, Actor, AssigneeKind, Level, Role
-from .workflow import COUNTY_COMMAND, OPENING, TASK_ACTIONS, CaseState, authority
+from .workflow import OPENING, TASK_ACTIONS, CaseState, level_authority
 
 __all__ = [
     "OPENING",
@@ -214,8 +214,12 @@ class CaseView:
         keys: Iterable[str],
         state: Callable[[], CaseState | None],
         entries: Callable[[], Iterable[str]] = tuple,
+        level: int | None = None,
     ) -> None:
         self.keys = frozenset(keys)
+        #: The case's level as an index holds it (the county's ``cases.level``), when it is
+        #: current: the authority rule then needs no projection.
+        self._level = level
         self._load = state
         self._state: CaseState | None = None
         self._load_entries = entries
@@ -231,6 +235,14 @@ class CaseView:
     @property
     def township(self) -> str | None:
         return township_of_keys(self.keys)
+
+    @property
+    def level(self) -> int | None:
+        """The level that owns the case now (from the index, else from the projection)."""
+        if self._level is not None and self._state is None:
+            return self._level
+        state = self.state
+        return None if state is None else int(state.level)
 
     @property
     def state(self) -> CaseState | None:
@@ -311,11 +323,12 @@ def check_entry(
     whose = _meets(case.keys, device_keys, mine)
     if whose:
         return _out("the case", whose)
-    if action in COUNTY_COMMAND and actor.township is not None:
-        # After escalation to the county only county-level accounts take the command's steps.
-        level = authority(case.state, action, actor)
-        if level is not None:
-            return Refusal("not_allowed", level)
+    if actor.township is not None and level_authority(Level.COUNTY, action, actor) is not None:
+        # After escalation to the county only county-level accounts take the command's steps,
+        # edit, park, urge or settle it; the township's units handle what is handed to them.
+        owned = level_authority(case.level, action, actor)
+        if owned is not None:
+            return Refusal("not_allowed", owned)
 
     if action in TASK_ACTIONS and actor.role != Role.OPERATOR:
         units = {actor.department_code, *actor.grid_ids} - {None}

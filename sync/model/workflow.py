@@ -62,6 +62,7 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.VERIFY_PASS: _COMMAND,
     Action.VERIFY_FAIL: _COMMAND,
     Action.ESCALATE: frozenset({Role.GRID_WORKER, Role.OPERATOR, Role.SUPERVISOR}),
+    Action.HAND_DOWN: _COMMAND,
     Action.URGE: frozenset({Role.SUPERVISOR, Role.OPERATOR, Role.COUNTY_ADMIN}),
     Action.REQUEST_PARK: frozenset({Role.OPERATOR, Role.DEPARTMENT}),
     Action.APPROVE_PARK: frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN}),
@@ -89,6 +90,7 @@ COUNTY_COMMAND = frozenset(
         Action.REJECT,
         Action.MERGE,
         Action.DISPATCH,
+        Action.HAND_DOWN,
         Action.VERIFY_PASS,
         Action.VERIFY_FAIL,
         Action.APPROVE_EXTENSION,
@@ -100,6 +102,15 @@ COUNTY_COMMAND = frozenset(
         Action.EVALUATE,
     }
 )
+
+#: What a township account may still do on a case at county level: its own units' sub-tasks
+#: (feedback, return, extension request on what the county dispatched to them) and a comment.
+#: Everything else — edits, 挂账 requests, 督办, settling conflicts, and the command's steps —
+#: is the county's: the township follows the case's progress read-only.
+TOWNSHIP_ON_COUNTY_CASE = frozenset({*TASK_ACTIONS, Action.COMMENT})
+
+#: Why a township account is kept from a step on a county-level case.
+COUNTY_OWNS = "the case was escalated to the county: the county command centre takes this step"
 
 
 @dataclass(slots=True)
@@ -171,6 +182,14 @@ class CaseState:
     #: The request entries (延期/挂账) a later step made moot before anyone decided them.
     lapsed: list[str] = field(default_factory=list)
     urges: int = 0
+    #: 上报升级 to the county: when the case was escalated there, and when the county command
+    #: centre took it in (受理, 派遣 or 交办); None while it waits (上报待受理).
+    escalated_at: Millis | None = None
+    county_received_at: Millis | None = None
+    #: The last 交办: the county handed the case down to its township with instructions
+    #: ({"at", "by", "instructions", "entry"}); None once it is escalated again.
+    handed_down: dict[str, Any] | None = None
+    hand_downs: int = 0
     merged_into: str | None = None
     reject_reason: str = ""
     self_handled: bool = False
@@ -221,6 +240,31 @@ class CaseState:
         if warn is not None and now >= warn:
             return Light.YELLOW
         return Light.GREEN
+
+    @property
+    def awaiting_county(self) -> bool:
+        """Escalated to the county and not yet taken in by it (上报待受理)."""
+        return (
+            self.level >= Level.COUNTY
+            and self.escalated_at is not None
+            and self.county_received_at is None
+            and self.status in (Status.REPORTED, Status.ACCEPTED)
+        )
+
+    @property
+    def escalation(self) -> int:
+        """Where the case stands towards the county: 0 never escalated there, 1 waiting for
+        the county (上报待受理), 2 in the county's hands, 3 handed down to the township (交办)."""
+        if self.level >= Level.COUNTY:
+            if self.awaiting_county:
+                return 1
+            return 2 if self.escalated_at is not None else 0
+        return 3 if self.handed_down is not None else 0
+
+    @property
+    def pending(self) -> int:
+        """Requests waiting for the supervisor (待审批): 1 an extension, 2 parking (a sum)."""
+        return (1 if self.extension_pending else 0) + (2 if self.park_pending else 0)
 
     @property
     def lapsed_requests(self) -> int:
@@ -396,21 +440,30 @@ def authority(state: CaseState | None, action: Action, actor: Actor) -> str | No
     """Why the level that owns the case keeps ``actor`` from this step, or None.
 
     After 上报升级 to the county, the county command centre accepts, dispatches (to county
-    departments, or down to township units: 交办), verifies and decides requests; a township
-    account sees the case and its progress, and its units handle what is handed to them."""
-    if (
-        state is not None
-        and state.level >= Level.COUNTY
-        and actor.township is not None
-        and action in COUNTY_COMMAND
-    ):
-        return "the case was escalated to the county: the county command centre takes this step"
-    return None
+    departments, or down to township units), hands the case back down to the township (交办),
+    verifies and decides requests; a township account sees the case and its progress, and its
+    units handle what is handed to them (:data:`TOWNSHIP_ON_COUNTY_CASE`)."""
+    return level_authority(None if state is None else state.level, action, actor)
+
+
+def level_authority(level: int | None, action: Action, actor: Actor) -> str | None:
+    """:func:`authority` from the case's level alone (what the county keeps in its index)."""
+    if level is None or level < Level.COUNTY or actor.township is None:
+        return None
+    if action == Action.COMMENT:
+        return None
+    if action in TASK_ACTIONS and actor.role in (Role.DEPARTMENT, Role.GRID_WORKER):
+        return None  # a unit's own sub-task (the unit check follows)
+    if action in OPENING:
+        return None  # a second report is refused as such
+    return COUNTY_OWNS
 
 
 def _precondition(s: CaseState, action: Action) -> str | None:
     """State-only reasons an action cannot be taken, before looking at its payload."""
     st = s.status
+    if action == Action.ACCEPT and s.awaiting_county:
+        return None  # the county takes in an escalated case (上报待受理), accepted or not
     if action == Action.ACCEPT or action == Action.REJECT or action == Action.MERGE:
         if st != Status.REPORTED:
             return "only a case awaiting acceptance can be accepted, rejected or merged"
@@ -435,6 +488,11 @@ def _precondition(s: CaseState, action: Action) -> str | None:
             return "only an open case that is not yet handled can be escalated"
         if s.level >= Level.COUNTY:
             return "the case is already at county level"
+    elif action == Action.HAND_DOWN:
+        if s.level < Level.COUNTY:
+            return "only a case at county level can be handed down"
+        if st not in (Status.ACCEPTED, Status.HANDLING):
+            return "only a case the county has accepted and not yet closed can be handed down"
     elif action == Action.URGE:
         if st not in OPEN_STATUSES:
             return "only an open case can be urged"
@@ -523,6 +581,11 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
             s.status = Status.REPORTED
         return None
 
+    if a == Action.ACCEPT and s.status != Status.REPORTED:
+        # The county takes in a case the township had accepted before escalating it: its
+        # handling clock runs on (the township's time counts), the county now holds it.
+        s.county_received_at = e.at
+        return None
     if a == Action.ACCEPT:
         category = rules.category_at(s.fields.get("category", ""), s.reported_at)
         if category is None:
@@ -535,6 +598,8 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         else:
             s.handle_due = e.at + (deadline.handle_hours or 0) * HOUR_MS
         s.status = Status.ACCEPTED
+        if s.escalated_at is not None and s.county_received_at is None:
+            s.county_received_at = e.at
     elif a == Action.REJECT:
         reason = _text(p, "reason")
         if not reason:
@@ -568,6 +633,8 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         if len({t.assignee for t in tasks}) != len(tasks):
             return "a unit is named twice in the dispatch"
         s.tasks = tasks
+        if s.level >= Level.COUNTY and s.escalated_at is not None and not s.county_received_at:
+            s.county_received_at = e.at
         if s.dispatched_at is None:
             s.dispatched_at = e.at
         s.fed_back_at = None
@@ -650,13 +717,26 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         if target <= s.level or target > Level.COUNTY:
             return "a case can only be escalated to a higher level"
         s.level = Level(target)
-        for t in s.tasks:
-            if t.state == TaskState.ASSIGNED:
-                # Taken back by the command (已收回), not returned by the unit (已退单).
-                t.state = TaskState.WITHDRAWN
-                t.reason = "escalated"
-        if s.status == Status.HANDLING:
-            s.status = Status.ACCEPTED
+        if s.level >= Level.COUNTY:
+            s.escalated_at = e.at
+            s.county_received_at = None
+            s.handed_down = None
+        _withdraw(s, "escalated")
+    elif a == Action.HAND_DOWN:
+        instructions = _text(p, "instructions")
+        if not instructions:
+            return "handing a case down needs instructions for the township"
+        s.level = Level.TOWNSHIP
+        if s.county_received_at is None:
+            s.county_received_at = e.at
+        s.handed_down = {
+            "at": e.at,
+            "by": e.actor_id,
+            "instructions": instructions,
+            "entry": e.id,
+        }
+        s.hand_downs += 1
+        _withdraw(s, "handed down")
     elif a == Action.URGE:
         unit = p.get("unit")
         if unit is not None:
@@ -740,6 +820,17 @@ def _apply(s: CaseState, e: Entry, rules: Rules) -> str | None:
         for name in p.get("fields") or ():
             s.field_conflicts = [c for c in s.field_conflicts if c.field != name]
     return None
+
+
+def _withdraw(s: CaseState, reason: str) -> None:
+    """The command takes back every open sub-task (已收回, not 已退单: the unit never returned
+    it), and the case waits for a new dispatch."""
+    for t in s.tasks:
+        if t.state == TaskState.ASSIGNED:
+            t.state = TaskState.WITHDRAWN
+            t.reason = reason
+    if s.status == Status.HANDLING:
+        s.status = Status.ACCEPTED
 
 
 def _note_overdue(s: CaseState, e: Entry) -> None:

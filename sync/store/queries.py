@@ -48,6 +48,8 @@ LIST_COLUMNS = (
     "warn_at",
     "self_handled",
     "urges",
+    "escalation",
+    "pending",
     "conflicts",
     "updated_at",
 )
@@ -78,6 +80,13 @@ class CaseQuery:
     conflicts_only: bool = False
     #: Cases whose point lies in this box (min lon, min lat, max lon, max lat): the map's view.
     bbox: tuple[float, float, float, float] | None = None
+    #: 五级贯通: 1 上报待受理 (waiting for the county), 2 in the county's hands, 3 handed down
+    #: (上级交办); "escalated" is any of them (cases.escalation, see the workflow's escalation).
+    escalation: int | None = None
+    escalated: bool = False
+    pending_approval: bool = False  # 待审批: a 延期 or 挂账 request waits for the supervisor
+    pending_kind: int | None = None  # ... of this kind only: 1 延期, 2 挂账 (cases.pending bits)
+    urged: bool = False  # 督办 at least once
     text: str = ""
     sort: str = "reported_at"
     descending: bool = True
@@ -158,6 +167,19 @@ def where(q: CaseQuery, now: Millis, *, text_scan: bool = False) -> tuple[str, l
         )
         x0, y0, x1, y1 = q.bbox
         args.extend([x0, x1, y0, y1])
+    if q.escalation is not None:
+        # A literal (an int), and the index's own condition: SQLite uses the partial index
+        # cases_escalation only when it can prove the row is in it (100k cases: 35 -> <1 ms).
+        parts.append(f"escalation = {int(q.escalation)} AND escalation > 0")
+    if q.escalated:
+        parts.append("escalation > 0")
+    if q.pending_approval:
+        parts.append("pending > 0")
+    if q.pending_kind:
+        parts.append("(pending & ?) > 0")
+        args.append(int(q.pending_kind))
+    if q.urged:
+        parts.append("urges > 0")
     text = q.text.strip()
     if text:
         clause, clause_args = text_clause(text, scan=text_scan)

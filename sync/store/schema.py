@@ -431,6 +431,18 @@ def _create_case_bin_triggers(conn: object) -> None:
         conn.execute(sql)  # type: ignore[attr-defined]
 
 
+#: 五级贯通 and 待审批: where a case stands towards the county (0 never escalated there, 1 waiting
+#: for the county 上报待受理, 2 in the county's hands, 3 handed down 交办) and the requests
+#: waiting for the supervisor (1 an extension, 2 parking, 3 both), kept with the projection so
+#: the queues are an index read. Existing cases with such steps are re-projected on open
+#: (``Store._backfill_county_level``): the values come from the timeline.
+_COUNTY_LEVEL = """
+ALTER TABLE cases ADD COLUMN escalation INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX cases_escalation ON cases(escalation, reported_at) WHERE escalation > 0;
+CREATE INDEX cases_pending ON cases(pending, reported_at) WHERE pending > 0;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
@@ -441,6 +453,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0005_geometry", _GEOMETRY, after=_create_case_point_triggers),
     Migration("0007_department_level", _DEPARTMENT_LEVEL),
     Migration("0012_geometry_sync", _GEOMETRY_SYNC, after=_create_case_bin_triggers),
+    Migration("0010_county_level", _COUNTY_LEVEL),
     Migration("0015_overdue_at", _OVERDUE_AT),
 ]
 

@@ -146,10 +146,12 @@ class Store:
                     "nothing was changed.",
                     path=path,
                 )
-            schema.migrate(conn, str(path))
+            applied = schema.migrate(conn, str(path))
             store = cls(conn, path, clock=clock)
             store.key = key
             store._drain_reproject_queue()
+            if "0010_county_level" in applied:
+                store._backfill_county_level()
             return store
         except DriverError as exc:
             conn.close()
@@ -829,6 +831,10 @@ class Store:
     def escalate(self, case_id: str, actor: Actor, reason: str, **kw: Any) -> CaseState:
         return self.act(case_id, Action.ESCALATE, actor, {"reason": reason}, **kw)
 
+    def hand_down(self, case_id: str, actor: Actor, instructions: str, **kw: Any) -> CaseState:
+        """交办: the county hands a case at county level back down to its township."""
+        return self.act(case_id, Action.HAND_DOWN, actor, {"instructions": instructions}, **kw)
+
     def urge(self, case_id: str, actor: Actor, note: str = "", **kw: Any) -> CaseState:
         return self.act(case_id, Action.URGE, actor, {"note": note}, **kw)
 
@@ -1101,12 +1107,37 @@ class Store:
             "on_time": None if s.on_time is None else int(s.on_time),
             "self_handled": int(s.self_handled),
             "urges": s.urges,
+            "escalation": s.escalation,
+            "pending": s.pending,
             "satisfaction": (s.evaluation or {}).get("satisfaction"),
             "conflicts": len(s.conflicts) + len(s.field_conflicts),
             "updated_at": s.last_at,
             "lon": point[0] if point else None,
             "lat": point[1] if point else None,
         }
+
+    def _backfill_county_level(self) -> None:
+        """Fill ``escalation`` and ``pending`` (migration 0010) for the cases whose timeline
+        can set them: only those with an escalation, a hand-down or a request are projected."""
+        with self.write() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT c.id FROM case_events e JOIN cases c ON c.rowid = e.case_rowid"
+                    " WHERE e.action IN ('escalate', 'hand_down', 'request_extension',"
+                    " 'request_park')"
+                ).fetchall()
+            ]
+            for case_id in ids:
+                entries = self._timeline(conn, case_id)
+                try:
+                    state = project(entries, self.rules)
+                except ValueError:
+                    continue  # no report yet: a placeholder row, nothing to fill
+                conn.execute(
+                    "UPDATE cases SET escalation = ?, pending = ? WHERE id = ?",
+                    [state.escalation, state.pending, case_id],
+                )
 
     def _next_case_no(self, conn: Any, at: Millis) -> str:
         """事件编号: township + Shanghai date + device code + per-device daily sequence.
@@ -1445,6 +1476,8 @@ def _placeholder_row(fresh: list[Entry]) -> dict[str, Any]:
         "reporter_id": None,
         "status": Status.REPORTED.value,
         "level": 3,
+        "escalation": 0,
+        "pending": 0,
         "lead": None,
         "reported_at": first.at,
         "accepted_at": None,

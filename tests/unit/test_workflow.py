@@ -118,6 +118,8 @@ def payload_for(action: Action, state: CaseState, at: int, draw: Any) -> tuple[A
         return actor, {"reason": "现场核实情况不符"}
     if action == Action.MERGE:
         return actor, {"into": "case-0"}
+    if action == Action.HAND_DOWN:
+        return actor, {"instructions": "请镇里牵头处置，三日内反馈"}
     if action == Action.REQUEST_PARK:
         return actor, {"reason": "涉及历史遗留问题", "review_on": at + 30 * DAY}
     if action == Action.EVALUATE:
@@ -173,6 +175,15 @@ def invariants(state: CaseState, previous: CaseState | None, last: Action) -> No
     if last == Action.VERIFY_PASS:
         assert all(t.state == TaskState.FED_BACK for t in state.active_tasks())
     assert state.level in Level
+    # 上报升级 and 交办: a case waits for the county only at county level, and one handed down
+    # is the township's again.
+    if state.awaiting_county:
+        assert state.level == Level.COUNTY and state.escalation == 1
+    if state.escalation == 3:
+        assert state.level < Level.COUNTY and state.handed_down is not None
+    if last == Action.HAND_DOWN:
+        assert state.level == Level.TOWNSHIP and state.status == Status.ACCEPTED
+        assert not any(t.state == TaskState.ASSIGNED for t in state.tasks)
     if state.status not in (Status.REPORTED, Status.ACCEPTED, Status.HANDLING, Status.VERIFYING):
         assert state.light(state.last_at) == Light.NONE
 

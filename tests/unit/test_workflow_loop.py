@@ -298,8 +298,8 @@ def test_after_escalation_to_the_county_only_county_accounts_dispatch() -> None:
         assert reason == (
             "the case was escalated to the county: the county command centre takes this step"
         )
-    # The township still sees it, may comment and urge.
-    assert {Action.COMMENT, Action.URGE} <= set(allowed_actions(state, TOWN_OP))
+    # The township still sees it and may comment; nothing else (督办 comes from the county).
+    assert set(allowed_actions(state, TOWN_OP)) == {Action.COMMENT}
     assert Action.DISPATCH in allowed_actions(state, COUNTY_OP)
     # The county hands it down to the township's police (交办), which still feeds back; the
     # county verifies.
