@@ -175,7 +175,8 @@ class RequestLimits:
         assert self.authenticate is not None and self.chunk_room is not None
         sha256 = scope.get("path", "").rstrip("/").rsplit("/", 1)[-1]
         query = dict(
-            p.split("=", 1) for p in scope.get("query_string", b"").decode("latin-1").split("&")
+            p.split("=", 1)
+            for p in scope.get("query_string", b"").decode("latin-1").split("&")
             if "=" in p
         )
         offset = query.get("offset", "")
@@ -422,6 +423,9 @@ class PushBatch(_Request):
     entries: list[dict[str, Any]] = Field(default_factory=list)
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     visits: list[dict[str, Any]] = Field(default_factory=list)
+    signoffs: list[dict[str, Any]] = Field(
+        default_factory=list, description="supervisors' 工作台账 sign-offs"
+    )
     quiet: bool = Field(
         False,
         description="answer only the items that were not plainly applied (the rest were)",

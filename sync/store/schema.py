@@ -306,6 +306,8 @@ DELETE FROM sync_state WHERE key = 'reference_version';
 def _backfill_step_counts(conn: object) -> None:
     for statement in _statements(steps.BACKFILL_SQL):
         conn.execute(statement)  # type: ignore[attr-defined]
+
+
 #: Geometry (the map): outlines of townships, villages and grids as GeoJSON text with their
 #: bounding boxes in an R*Tree, and each case's point (lon/lat in degrees) kept in a second
 #: R*Tree by triggers on ``cases``, so map queries by view box never scan the tables.
@@ -358,6 +360,51 @@ ALTER TABLE departments ADD COLUMN level TEXT NOT NULL DEFAULT 'township';
 DELETE FROM sync_state WHERE key = 'reference_version';
 """
 
+#: Field work (走访·民情日记, 巡查, 工作台账): a visit's subject, the people met, its follow-ups
+#: (or a patrol's findings) and where it was; the cases made from them are found by the
+#: report's ``from_visit`` (an index on the payload); supervisors' ledger sign-offs, synced.
+_FIELD_WORK = """
+ALTER TABLE visits ADD COLUMN subject_kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE visits ADD COLUMN subject_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE visits ADD COLUMN people TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE visits ADD COLUMN items TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE visits ADD COLUMN checked TEXT NOT NULL DEFAULT '';
+ALTER TABLE visits ADD COLUMN location TEXT NOT NULL DEFAULT '';
+CREATE INDEX visits_staff ON visits(staff_id, at);
+CREATE INDEX case_events_from_visit ON case_events(json_extract(payload, '$.from_visit'))
+    WHERE json_extract(payload, '$.from_visit') IS NOT NULL;
+CREATE TABLE ledger_signoffs (
+    id TEXT PRIMARY KEY,
+    worker_id TEXT NOT NULL,
+    township_code TEXT NOT NULL,
+    period TEXT NOT NULL CHECK (period IN ('day', 'week', 'month')),
+    first_day TEXT NOT NULL,
+    signer_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    remarks TEXT NOT NULL DEFAULT '',
+    counts TEXT NOT NULL DEFAULT '{}',
+    local INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+CREATE INDEX ledger_signoffs_worker ON ledger_signoffs(worker_id, period, first_day);
+"""
+
+#: Change capture of the tables that field work adds (created by its migration, checked with
+#: the others by :func:`verify_triggers`).
+FIELD_WORK_TRIGGERS = {
+    "outbox_ledger_signoffs": """
+        CREATE TRIGGER outbox_ledger_signoffs AFTER INSERT ON ledger_signoffs
+        WHEN NEW.local = 1
+        BEGIN
+            INSERT INTO outbox (entity, entity_id) VALUES ('signoff', NEW.id);
+        END""",
+}
+
+
+def _create_field_work_triggers(conn: object) -> None:
+    for sql in FIELD_WORK_TRIGGERS.values():
+        conn.execute(sql)  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
@@ -367,6 +414,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0004_case_step_counts", steps.SCHEMA_SQL, after=_backfill_step_counts),
     Migration("0005_geometry", _GEOMETRY, after=_create_case_point_triggers),
     Migration("0007_department_level", _DEPARTMENT_LEVEL),
+    Migration("0009_field_work", _FIELD_WORK, after=_create_field_work_triggers),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -419,7 +467,11 @@ def verify_triggers(conn: object) -> None:
             "SELECT name FROM sqlite_master WHERE type = 'trigger'"
         )
     }
-    missing = set(TRIGGERS) - present
+    expected = set(TRIGGERS)
+    applied = {m.name for m in MIGRATIONS[: schema_version(conn)]}
+    if "0009_field_work" in applied:
+        expected |= set(FIELD_WORK_TRIGGERS)
+    missing = expected - present
     if missing:
         raise RuntimeError(f"change-capture triggers missing: {sorted(missing)}")
 
