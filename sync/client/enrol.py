@@ -85,7 +85,9 @@ def login(
     pair = pair or bundlefile.KeyPair.generate()
     aside: Path | None = None
     with Transport(server_url, ca_file=ca_file, **(transport_options or {})) as transport:
-        answer = _sign_in(transport, login_name, password, device_id, device_name, township, pair)
+        answer = _sign_in(
+            transport, login_name, password, device_id, device_name, township, pair
+        )
         enrolled = str(answer["device"]["township"])
         if path is None:
             path = default_store_path(enrolled, data_dir)

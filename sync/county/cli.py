@@ -487,8 +487,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
         detail = json.dumps(item["detail"], ensure_ascii=False)
         print(f"{when} {item['actor']:<8} {item['action']:<22} {item['target']:<22} {detail}")
     return 0
-
-
 def cmd_weights(args: argparse.Namespace) -> int:
     """``weights set FILE.json`` / ``weights reset`` / ``weights show``: the 考核 scheme."""
     from . import weights

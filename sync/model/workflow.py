@@ -237,7 +237,9 @@ class CaseState:
         return [t for t in self.tasks if t.state not in INACTIVE_TASK_STATES]
 
     def lead_task(self) -> Task | None:
-        return next((t for t in self.tasks if t.lead and t.state not in INACTIVE_TASK_STATES), None)
+        return next(
+            (t for t in self.tasks if t.lead and t.state not in INACTIVE_TASK_STATES), None
+        )
 
     def task_for(self, assignee: str) -> Task | None:
         return next(

@@ -159,7 +159,9 @@ class BulkLoader:
                 bodies: list[tuple[int, str]] = []
                 top = ""
                 units: list[tuple[Any, ...]] = []
-                for offset, (case_id, timeline, state, row, counts) in enumerate(pending, start=1):
+                for offset, (case_id, timeline, state, row, counts) in enumerate(
+                    pending, start=1
+                ):
                     rowid = base + offset
                     cases.append([rowid, case_id, *row.values()])
                     bodies.append(

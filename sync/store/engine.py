@@ -135,7 +135,9 @@ def _file_uri(path: Path, **params: str) -> str:
     return uri + ("?" + urlencode(params) if params else "")
 
 
-def connect_read_only(path: Path, *, key: str | bytes | None = None) -> sqlcipher3.Connection:
+def connect_read_only(
+    path: Path, *, key: str | bytes | None = None
+) -> sqlcipher3.Connection:
     """Open an existing store for reading only: no migration, no pragma that writes, and
     ``query_only`` so that any write through the connection fails.
 

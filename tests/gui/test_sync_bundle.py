@@ -30,11 +30,9 @@ def test_export_and_import_a_bundle_from_the_sync_page(
         grid = app.ctx.ops.gui_store().grids()[0].code
         made: list[str] = []
         app.ctx.ops.write(
-            lambda store: (
-                store.report(
-                    app.actor, {"title": "山路塌方", "category": "0604", "grid_id": grid}
-                ).case_id
-            )
+            lambda store: store.report(
+                app.actor, {"title": "山路塌方", "category": "0604", "grid_id": grid}
+            ).case_id
         ).success(made.append).run()
         qtbot.waitUntil(lambda: bool(made), timeout=10_000)
         page = app.window.sync

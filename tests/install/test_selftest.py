@@ -52,13 +52,7 @@ def test_self_test_passes_and_renders_the_main_window(tmp_path: Path) -> None:
     result = json.loads(proc.stdout)
     checks = {c["name"]: c for c in result["checks"]}
     assert set(checks) == {
-        "fonts",
-        "translations",
-        "engine",
-        "keyring",
-        "encryption",
-        "report",
-        "platform",
+        "fonts", "translations", "engine", "keyring", "encryption", "report", "platform",
         "main window",
     }
     assert result["passed"] is True

@@ -72,7 +72,7 @@ def page_of(path: Path, key: bytes, table: str) -> tuple[int, int]:
     """(root page of ``table``, page size), read with the key."""
     conn = sqlcipher3.connect(str(path))
     try:
-        conn.execute(f'PRAGMA key = "{keys.sqlcipher_key(key)}"')
+        conn.execute(f"PRAGMA key = \"{keys.sqlcipher_key(key)}\"")
         root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", [table])
         page = int(root.fetchone()[0])
         size = int(conn.execute("PRAGMA cipher_page_size").fetchone()[0])

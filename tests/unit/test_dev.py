@@ -106,7 +106,6 @@ def test_demo_with_an_offscreen_platform_is_not_refused(tmp_path: Path) -> None:
 
 # -- the virtualenv -----------------------------------------------------------------------------
 
-
 def run_venv(repo: Path) -> subprocess.CompletedProcess[str]:
     """dev's venv(), with install_deps (pip install -e .[dev]: minutes, from PyPI) recording
     that it ran instead; everything else (the checks, the rebuild, python -m venv, the stamp)
