@@ -47,6 +47,8 @@ __all__ = [
 #: Longest texts kept (the wire's limits).
 NOTES_MAX = 20_000
 NAME_MAX = 200
+#: How many visits a list shows at most (newest first).
+LIST_LIMIT = 500
 
 
 class FieldWorkRefused(ValueError):
@@ -250,7 +252,7 @@ def visits(
     staff: str | None = None,
     start: Millis | None = None,
     end: Millis | None = None,
-    limit: int = 500,
+    limit: int = LIST_LIMIT,
 ) -> list[Visit]:
     """Visits and patrols, newest first."""
     where: list[str] = []
