@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from sync import protocol
 from sync.model.records import Actor, Role, Status, Visit
-from sync.store import Store
-from sync.store import fieldwork as fw
 from sync.stats.fieldwork import field_work, ledger
 from sync.stats.periods import Period
+from sync.store import Store
+from sync.store import fieldwork as fw
 from tests.conftest import GRIDS, HUAIWANG, TOWNSHIP, ZHANGWANG, Clock
 
 MINE = f"{ZHANGWANG}001"
@@ -341,3 +342,28 @@ def test_a_visit_from_an_older_device_reads_without_its_new_parts() -> None:
         with pytest.raises(protocol.WireError):
             protocol.visit_from_wire({**wire, **bad})
     assert dataclasses.replace(v, content="x") != v
+
+
+def test_the_demo_township_has_synthetic_visits_and_patrols(tmp_path: Path) -> None:
+    from sync.demo.build import DemoSpec, build_demo
+
+    now = 1_764_000_000_000
+    paths = [tmp_path / "a.db", tmp_path / "b.db"]
+    for p in paths:
+        build_demo(p, DemoSpec("330825002", cases=50, now=now))
+    with Store.open(paths[0]) as a, Store.open(paths[1]) as b:
+        visits = fw.visits(a, kind="visit", limit=100_000)
+        patrols = fw.visits(a, kind="patrol", limit=100_000)
+        assert visits and patrols
+        # One seed, the same field work (ids and all).
+        assert fw.visits(b, limit=100_000) == fw.visits(a, limit=100_000)
+        workers = {x.id for x in a.accounts(Role.GRID_WORKER)}
+        assert {v.staff_id for v in visits + patrols} <= workers
+        assert all(now - 50 * 86_400_000 < v.at < now for v in visits + patrols)
+        assert any(v.items for v in visits) and any(p.checked for p in patrols)
+        assert a.outbox_size() == 0  # history, not local changes to push
+        # The ledger counts them.
+        week = Period.of("week", dt.date(2025, 11, 17))
+        counted = field_work(a, week)
+        in_week = [v for v in visits if week.start <= v.at < week.end]
+        assert sum(w.visits for w in counted.values()) == len(in_week)
