@@ -38,6 +38,7 @@ from .cases.list_view import CaseListView, ledger_exporter
 from .context import AppContext
 from .dashboard import DashboardPage
 from .errors import show_error
+from .fieldwork import FieldWorkPage
 from .grids import GridsPage
 from .map import MapPage
 from .names import of as names_of
@@ -183,6 +184,8 @@ class MainWindow(QMainWindow):
         self._add_page("grids", self.tr("Grids"), self.grids)
         self._add_page("map", self.tr("Map"), self.map)
         self._add_page("stats", self.tr("Statistics"), self.stats)
+        self.fieldwork = FieldWorkPage(ctx, self)
+        self._add_page("fieldwork", self.tr("Field work"), self.fieldwork)
         self._add_page("sync", self.tr("Sync"), self.sync)
         self._add_page("settings", self.tr("Settings"), self.settings_page)
         self.nav.currentRowChanged.connect(self._nav_changed)

@@ -33,9 +33,11 @@ from .model.records import (
     Grid,
     GridKind,
     Role,
+    SignOff,
     Staff,
     StaffRole,
     Visit,
+    VisitItem,
 )
 from .model.taxonomy import Category, Deadline, Taxonomy
 
@@ -582,6 +584,11 @@ def attachment_from_wire(d: Mapping[str, Any]) -> Attachment:
     )
 
 
+#: Limits of a visit's parts on the wire.
+VISIT_PEOPLE_MAX = 50
+VISIT_ITEMS_MAX = 50
+
+
 def visit_to_wire(v: Visit) -> dict[str, Any]:
     return {
         "id": v.id,
@@ -591,14 +598,51 @@ def visit_to_wire(v: Visit) -> dict[str, Any]:
         "at": v.at,
         "household": v.household,
         "content": v.content,
+        "subject_kind": v.subject_kind,
+        "subject_id": v.subject_id,
+        "people": list(v.people),
+        "items": [{"id": i.id, "text": i.text} for i in v.items],
+        "checked": v.checked,
+        "location": v.location,
     }
 
 
+def _texts(d: Mapping[str, Any], key: str, what: str, *, most: int, max_len: int) -> list[Any]:
+    value = d.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise WireError("malformed", f"{what} {key!r} must be a list")
+    if len(value) > most:
+        raise WireError("malformed", f"{what} {key!r} holds more than {most} items")
+    return value
+
+
 def visit_from_wire(d: Mapping[str, Any]) -> Visit:
+    """A visit; the parts added with field work (subject, people, items, checked, location)
+    are optional, so an older device's visit still reads."""
     what = "visit"
     kind = _str(d, "kind", what, max_len=10)
     if kind not in ("visit", "patrol"):
         raise WireError("malformed", f"a visit's kind is 'visit' or 'patrol', not {kind!r}")
+    people = []
+    for p in _texts(d, "people", what, most=VISIT_PEOPLE_MAX, max_len=100):
+        if not isinstance(p, str) or len(p) > 100 or "\x00" in p:
+            raise WireError("malformed", "a visit's people are names (text of 100 characters)")
+        people.append(p)
+    items = []
+    for raw in _texts(d, "items", what, most=VISIT_ITEMS_MAX, max_len=2000):
+        items.append(
+            VisitItem(_id(raw, "id", "visit item"), _str(raw, "text", "visit item", max_len=2000))
+        )
+    if len({i.id for i in items}) != len(items):
+        raise WireError("malformed", "each of a visit's items has an id of its own")
+    subject_kind = _opt_str(d, "subject_kind", what, max_len=20) or ""
+    if subject_kind not in ("household", "organisation", "place", ""):
+        raise WireError("malformed", f"a visit's subject_kind is not {subject_kind!r}")
+    location = _opt_str(d, "location", what, max_len=64) or ""
+    if location:
+        check_location(location)
     return Visit(
         id=_id(d, "id", what),
         grid_id=_id(d, "grid_id", what),
@@ -607,6 +651,62 @@ def visit_from_wire(d: Mapping[str, Any]) -> Visit:
         at=_millis(d, "at", what),
         household=str(d.get("household") or "")[:200],
         content=_str(d, "content", what, max_len=20_000),
+        subject_kind=subject_kind,
+        subject_id=_opt_str(d, "subject_id", what, max_len=64) or "",
+        people=tuple(people),
+        items=tuple(items),
+        checked=_opt_str(d, "checked", what, max_len=2000) or "",
+        location=location,
+    )
+
+
+def check_location(text: str) -> tuple[float, float]:
+    """``"lon,lat"`` in degrees, checked (a location read from a photo or typed)."""
+    try:
+        lon_text, lat_text = text.split(",")
+        lon, lat = float(lon_text), float(lat_text)
+    except ValueError:
+        raise WireError("malformed", f"a location is 'lon,lat' in degrees, not {text!r}") from None
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise WireError("malformed", f"the location {text!r} is not on the earth")
+    return lon, lat
+
+
+def signoff_to_wire(s: SignOff) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "worker_id": s.worker_id,
+        "township_code": s.township_code,
+        "period": s.period,
+        "first_day": s.first_day,
+        "signer_id": s.signer_id,
+        "at": s.at,
+        "remarks": s.remarks,
+        "counts": dict(s.counts),
+    }
+
+
+def signoff_from_wire(d: Mapping[str, Any]) -> SignOff:
+    what = "ledger sign-off"
+    raw = d.get("counts") if isinstance(d, Mapping) else None
+    counts: dict[str, int] = {}
+    if raw is not None:
+        if not isinstance(raw, Mapping) or len(raw) > 50:
+            raise WireError("malformed", "a sign-off's counts are an object of 50 numbers at most")
+        for k in raw:
+            if not isinstance(k, str) or len(k) > 40:
+                raise WireError("malformed", "a sign-off's counts are named by short texts")
+            counts[k] = _int(raw, k, what)
+    return SignOff(
+        id=_id(d, "id", what),
+        worker_id=_id(d, "worker_id", what),
+        township_code=_str(d, "township_code", what, max_len=12),
+        period=_str(d, "period", what, max_len=10),
+        first_day=_str(d, "first_day", what, max_len=10),
+        signer_id=_id(d, "signer_id", what),
+        at=_millis(d, "at", what),
+        remarks=_opt_str(d, "remarks", what, max_len=2000) or "",
+        counts=counts,
     )
 
 

@@ -535,6 +535,12 @@ class CaseDetail(QWidget):
 
     def _notes(self, s: CaseState, info: TimelineInfo) -> list[str]:
         out = []
+        # A case made from a visit's follow-up (转为事件) names its visit.
+        from ..fieldwork.links import source_note
+
+        source = source_note(self.ctx.ops.gui_store(), s.case_id)
+        if source:
+            out.append(source)
         if s.self_handled:
             out.append(self.tr("Handled on the spot by the grid worker."))
         if s.status == Status.REJECTED and s.reject_reason:

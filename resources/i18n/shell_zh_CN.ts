@@ -894,6 +894,10 @@
             <translation>统计</translation>
         </message>
         <message>
+            <source>Field work</source>
+            <translation>走访巡查</translation>
+        </message>
+        <message>
             <source>Sync</source>
             <translation>同步</translation>
         </message>

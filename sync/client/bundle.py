@@ -192,9 +192,7 @@ def _add(store: Store, batch: replica.Batch, rows: Any, *, probe: bool = False) 
         batch.items[key] = [seq]
         if case_id is not None:
             batch.case_of[key] = case_id
-        {"entry": batch.entries, "attachment": batch.attachments, "visit": batch.visits}[
-            kind
-        ].append(item)
+        batch.lists()[kind].append(item)
     return added
 
 

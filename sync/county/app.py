@@ -426,6 +426,9 @@ class PushBatch(_Request):
     entries: list[dict[str, Any]] = Field(default_factory=list)
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     visits: list[dict[str, Any]] = Field(default_factory=list)
+    signoffs: list[dict[str, Any]] = Field(
+        default_factory=list, description="supervisors' 工作台账 sign-offs"
+    )
     quiet: bool = Field(
         False,
         description="answer only the items that were not plainly applied (the rest were)",

@@ -153,6 +153,20 @@ class CountyBase:
             "INSERT INTO change_keys (key, seq) VALUES (?, ?)", [(k, seq) for k in sorted(keys)]
         )
 
+    @staticmethod
+    def _owner_keys(tx: Tx, owner_id: str) -> set[str]:
+        """The keys of what an attachment belongs to: a case, or a visit (a visit's photos are
+        filed under the visit's id)."""
+        keys = {
+            str(r[0]) for r in tx.rows("SELECT key FROM case_keys WHERE case_id = ?", [owner_id])
+        }
+        if keys:
+            return keys
+        row = tx.one("SELECT township_code, grid_code FROM visits WHERE id = ?", [owner_id])
+        if row is None:
+            return set()
+        return scope.visit_keys(str(row[0]), str(row[1]))
+
     def _case_body(self, tx: Tx, case_id: str) -> dict[str, Any]:
         entries = sorted(self._timeline(tx, case_id), key=lambda e: e.sort_key)
         rows = tx.rows(
@@ -171,6 +185,20 @@ class CountyBase:
             f"SELECT case_id FROM case_keys WHERE key IN ({tx.marks(len(keys))})",
             keys,
         )
+
+    @staticmethod
+    def _visible_visits_sql(tx: Tx, session: Session) -> tuple[str, list[str]]:
+        """The ids of the visits in the caller's scope (their photos are readable)."""
+        parts, args = [], []
+        for prefix, column in (("c:", "county_code"), ("t:", "township_code"), ("g:", "grid_code")):
+            values = sorted(k[2:] for k in session.keys if k.startswith(prefix))
+            if values:
+                parts.append(f"{column} IN ({tx.marks(len(values))})")
+                args.extend(values)
+        if not parts:
+            return "SELECT id FROM visits WHERE 1 = 0", []
+        where = " OR ".join(parts).replace("county_code", "substr(township_code, 1, 6)")
+        return f"SELECT id FROM visits WHERE {where}", args
 
     @staticmethod
     def _load_taxonomy(tx: Tx) -> Taxonomy:

@@ -372,6 +372,33 @@ CREATE INDEX shapes_township ON shapes(township_code);
 INSERT INTO counters (name, value) VALUES ('geometry', 0)
 """
 
+#: Field work (走访·民情日记, 巡查, 工作台账): a visit's subject, the people met, its follow-ups
+#: (or a patrol's findings) and where it was; supervisors' ledger sign-offs. (``str.format``
+#: runs on these blocks: a literal brace is doubled.)
+_FIELD_WORK = """
+ALTER TABLE visits ADD COLUMN subject_kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE visits ADD COLUMN subject_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE visits ADD COLUMN people TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE visits ADD COLUMN items TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE visits ADD COLUMN checked TEXT NOT NULL DEFAULT '';
+ALTER TABLE visits ADD COLUMN location TEXT NOT NULL DEFAULT '';
+CREATE INDEX visits_staff ON visits(staff_id, at);
+CREATE TABLE ledger_signoffs (
+    id TEXT PRIMARY KEY,
+    worker_id TEXT NOT NULL,
+    township_code TEXT NOT NULL,
+    period TEXT NOT NULL,
+    first_day TEXT NOT NULL,
+    signer_id TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    remarks TEXT NOT NULL DEFAULT '',
+    counts TEXT NOT NULL DEFAULT '{{}}',
+    device_id TEXT NOT NULL,
+    seq BIGINT NOT NULL
+);
+CREATE INDEX ledger_signoffs_worker ON ledger_signoffs(worker_id, period, first_day)
+"""
+
 MIGRATIONS = [
     Migration("0001_initial", _SCHEMA_1),
     Migration("0002_blob_possession", _SCHEMA_2),
@@ -379,6 +406,7 @@ MIGRATIONS = [
     Migration("0004_department_level", _DEPARTMENT_LEVEL),
     Migration("0005_bundles", _SCHEMA_5),
     Migration("0011_geometry", _GEOMETRY),
+    Migration("0009_field_work", _FIELD_WORK),
 ]
 
 _TYPES = {

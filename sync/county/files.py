@@ -104,15 +104,17 @@ class FilesMixin(CountyBase):
     """Attachment transfer (part of :class:`~sync.county.service.County`)."""
 
     def _readable(self, tx: Tx, session: Session, sha256: str) -> int | None:
-        """The size of a file a proven attachment of a case in the caller's scope names."""
+        """The size of a file a proven attachment of a case (or visit) in the caller's scope
+        names."""
         if not session.keys:
             return None
         visible, args = self._visible_cases_sql(tx, session)
+        visits, visit_args = self._visible_visits_sql(tx, session)
         size = tx.scalar(
             "SELECT b.size FROM blobs b WHERE b.sha256 = ? AND b.complete = 1 AND EXISTS "
             "(SELECT 1 FROM attachments a WHERE a.sha256 = b.sha256 AND a.proven = 1 "
-            f"AND a.case_id IN ({visible}))",
-            [sha256, *args],
+            f"AND (a.case_id IN ({visible}) OR a.case_id IN ({visits})))",
+            [sha256, *args, *visit_args],
         )
         return None if size is None else int(size)
 
@@ -373,7 +375,5 @@ def _grant(county: CountyBase, tx: Tx, session: Session, sha256: str, size: int)
         [sha256, device, size],
     ):
         tx.execute("UPDATE attachments SET proven = 1 WHERE id = ?", [attachment_id])
-        keys = [
-            str(r[0]) for r in tx.rows("SELECT key FROM case_keys WHERE case_id = ?", [case_id])
-        ]
+        keys = sorted(county._owner_keys(tx, str(case_id)))
         county._change(tx, tx.next_seq(), "attachment", str(attachment_id), device, keys)

@@ -4,6 +4,7 @@ checksums; village snapshots for drift repair; reference data.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -117,22 +118,43 @@ class PullMixin(CountyBase):
             return {"kind": "attachment", **attachment_item(row)}
         if kind == "visit":
             row = tx.one(
-                "SELECT id, grid_code, staff_id, kind, at, household, content FROM visits "
-                "WHERE id = ?",
+                "SELECT id, grid_code, staff_id, kind, at, household, content, subject_kind, "
+                "subject_id, people, items, checked, location FROM visits WHERE id = ?",
                 [ref],
             )
             if row is None:
                 return None
-            return {
-                "kind": "visit",
-                "visit": dict(
-                    zip(
-                        ("id", "grid_id", "staff_id", "kind", "at", "household", "content"),
-                        row,
-                        strict=True,
-                    )
-                ),
-            }
+            names = [
+                "id",
+                "grid_id",
+                "staff_id",
+                "kind",
+                "at",
+                "household",
+                "content",
+                "subject_kind",
+                "subject_id",
+                "people",
+                "items",
+                "checked",
+                "location",
+            ]
+            visit = dict(zip(names, row, strict=True))
+            visit["people"] = json.loads(str(visit["people"] or "[]"))
+            visit["items"] = json.loads(str(visit["items"] or "[]"))
+            return {"kind": "visit", "visit": visit}
+        if kind == "signoff":
+            row = tx.one(
+                "SELECT id, worker_id, township_code, period, first_day, signer_id, at, remarks, "
+                "counts FROM ledger_signoffs WHERE id = ?",
+                [ref],
+            )
+            if row is None:
+                return None
+            columns = "id worker_id township_code period first_day signer_id at remarks counts"
+            signoff = dict(zip(columns.split(), row, strict=True))
+            signoff["counts"] = json.loads(str(signoff["counts"] or "{}"))
+            return {"kind": "signoff", "signoff": signoff}
         if kind == "leave":
             keys = {
                 str(r[0]) for r in tx.rows("SELECT key FROM case_keys WHERE case_id = ?", [ref])

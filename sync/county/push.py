@@ -109,7 +109,7 @@ class PushMixin(CountyBase):
         if not isinstance(batch_id, str) or not protocol._ID.match(batch_id):
             raise ApiError("bad_request", "a push needs a batch_id (its idempotency key)")
         lists = {}
-        for name in ("entries", "attachments", "visits"):
+        for name in ("entries", "attachments", "visits", "signoffs"):
             items = batch.get(name) or []
             if not isinstance(items, list):
                 raise ApiError("bad_request", f"push.{name} must be a list")
@@ -143,10 +143,13 @@ class PushMixin(CountyBase):
                     plan.ref_version = version
             self._write_plan(tx, session, plan)
             results: list[dict[str, Any]] = list(plan.results)
+            # Visits before attachments: a visit's photos name the visit of the same batch.
+            for raw in lists["visits"]:
+                results.append(self._push_visit(tx, session, raw, ref))
             for raw in lists["attachments"]:
                 results.append(self._push_attachment(tx, session, raw))
-            for raw in lists["visits"]:
-                results.append(self._push_visit(tx, session, raw))
+            for raw in lists["signoffs"]:
+                results.append(self._push_signoff(tx, session, raw, ref))
             answer: dict[str, Any] = {"batch_id": batch_id, "results": results}
             if batch.get("quiet") is True:
                 # Only what the device must act on: on a 2G downlink, 1,000 "applied" lines
@@ -609,12 +612,9 @@ class PushMixin(CountyBase):
                     raise Reject("id_clash", "another attachment with this id already exists")
                 result["status"] = "duplicate"
             else:
-                keys = {
-                    str(r[0])
-                    for r in tx.rows("SELECT key FROM case_keys WHERE case_id = ?", [a.case_id])
-                }
+                keys = self._owner_keys(tx, a.case_id)
                 if not keys:
-                    raise Reject("unknown_case", "the county has no such case")
+                    raise Reject("unknown_case", "the county has no such case or visit")
                 if not keys & session.keys:
                     raise Reject("out_of_scope", "the case is outside this device's scope")
                 # Only a file this device holds (uploaded, or proved it has) makes a proven
@@ -646,7 +646,9 @@ class PushMixin(CountyBase):
             result.update(status="rejected", code=rej.code, reason=rej.reason)
         return result
 
-    def _push_visit(self, tx: Tx, session: Session, raw: Any) -> dict[str, Any]:
+    def _push_visit(
+        self, tx: Tx, session: Session, raw: Any, ref: scope.Reference
+    ) -> dict[str, Any]:
         item_id = raw.get("id") if isinstance(raw, Mapping) else None
         result: dict[str, Any] = {"kind": "visit", "id": str(item_id)}
         try:
@@ -657,42 +659,168 @@ class PushMixin(CountyBase):
             township = tx.scalar("SELECT township_code FROM grids WHERE code = ?", [v.grid_id])
             if township is None:
                 raise Reject("unknown_place", f"the county knows no grid {v.grid_id}")
-            keys = acc.place_keys(str(township), {v.grid_id})
-            if not keys & session.keys:
-                raise Reject("out_of_scope", "the grid is outside this device's scope")
+            recorder = acc.load_account(tx, account_id=v.staff_id)
+            refusal = scope.check_visit(
+                v.grid_id,
+                v.kind,
+                v.subject_kind,
+                None if recorder is None else recorder.actor(),
+                ref=ref,
+                mine=session.keys,
+            )
+            if refusal is not None:
+                reason = refusal.reason.replace("the acting account's", "this device's")
+                raise Reject(refusal.code, reason)
+            if (
+                recorder is not None
+                and recorder.id != session.account.id
+                and not tx.scalar(
+                    "SELECT 1 FROM device_accounts WHERE device_id = ? AND account_id = ?",
+                    [session.device.id, recorder.id],
+                )
+            ):
+                raise Reject(
+                    "actor_not_on_device",
+                    f"{recorder.login} never signed in on this device; visits in their name are "
+                    "not accepted from it",
+                )
             staff_township = tx.scalar("SELECT township_code FROM staff WHERE id = ?", [v.staff_id])
             if staff_township is not None and str(staff_township) != str(township):
                 # The county's staff of another township: their name is not this device's to use.
                 raise Reject("out_of_scope", "the staff member works in another township")
+            keys = scope.visit_keys(str(township), v.grid_id)
             row = tx.one(
-                "SELECT grid_code, staff_id, kind, at, household, content, device_id "
+                "SELECT grid_code, staff_id, kind, at, household, content, subject_kind, "
+                "subject_id, people, items, checked, location, device_id "
                 "FROM visits WHERE id = ?",
                 [v.id],
             )
-            values = [v.grid_id, str(township), v.staff_id, v.kind, v.at, v.household, v.content]
-            if row is not None and tuple(row[:6]) == (
+            wire = protocol.visit_to_wire(v)
+            values = [
                 v.grid_id,
                 v.staff_id,
                 v.kind,
                 v.at,
                 v.household,
                 v.content,
-            ):
+                v.subject_kind,
+                v.subject_id,
+                json_text(wire["people"]),
+                json_text(wire["items"]),
+                v.checked,
+                v.location,
+            ]
+            if row is not None and tuple(row[:12]) == tuple(values):
                 result["status"] = "duplicate"
                 return result
-            if row is not None and str(row[6]) != session.device.id:
+            if row is not None and str(row[12]) != session.device.id:
                 raise Reject("id_clash", "this visit was recorded on another device")
+            if row is not None:
+                old = self._owner_keys(tx, v.id)
+                if not old & session.keys:
+                    raise Reject("id_clash", "this visit was recorded on another device")
             seq = tx.next_seq()
+            columns = [
+                "grid_code",
+                "staff_id",
+                "kind",
+                "at",
+                "household",
+                "content",
+                "subject_kind",
+                "subject_id",
+                "people",
+                "items",
+                "checked",
+                "location",
+            ]
             tx.execute(
-                "INSERT INTO visits (grid_code, township_code, staff_id, kind, at, household, "
-                "content, device_id, seq, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET grid_code = excluded.grid_code, "
-                "township_code = excluded.township_code, staff_id = excluded.staff_id, "
-                "kind = excluded.kind, at = excluded.at, household = excluded.household, "
-                "content = excluded.content, seq = excluded.seq",
-                [*values, session.device.id, seq, v.id],
+                f"INSERT INTO visits ({', '.join(columns)}, township_code, device_id, seq, id) "
+                f"VALUES ({', '.join('?' * (len(columns) + 4))}) ON CONFLICT (id) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in [*columns, "township_code", "seq"]),
+                [*values, str(township), session.device.id, seq, v.id],
             )
             self._change(tx, seq, "visit", v.id, session.device.id, keys)
+            result["status"] = "applied"
+        except Reject as rej:
+            result.update(status="rejected", code=rej.code, reason=rej.reason)
+        return result
+
+    def _push_signoff(
+        self, tx: Tx, session: Session, raw: Any, ref: scope.Reference
+    ) -> dict[str, Any]:
+        """A supervisor's sign-off of a worker's 工作台账: by an account this device may speak
+        for, of a worker of the same township, within the device's scope (immutable)."""
+        item_id = raw.get("id") if isinstance(raw, Mapping) else None
+        result: dict[str, Any] = {"kind": "signoff", "id": str(item_id)}
+        try:
+            try:
+                so = protocol.signoff_from_wire(raw)
+            except protocol.WireError as exc:
+                raise Reject("malformed", exc.message) from None
+            row = tx.one(
+                "SELECT worker_id, signer_id, period, first_day, at FROM ledger_signoffs "
+                "WHERE id = ?",
+                [so.id],
+            )
+            if row is not None:
+                if tuple(row) != (so.worker_id, so.signer_id, so.period, so.first_day, so.at):
+                    raise Reject("id_clash", "another sign-off with this id already exists")
+                result["status"] = "duplicate"
+                return result
+            signer = acc.load_account(tx, account_id=so.signer_id)
+            if signer is None:
+                raise Reject("unknown_actor", f"no county account has the id {so.signer_id}")
+            if signer.disabled:
+                raise Reject("actor_disabled", f"the account {signer.login} has been disabled")
+            if signer.id != session.account.id and not tx.scalar(
+                "SELECT 1 FROM device_accounts WHERE device_id = ? AND account_id = ?",
+                [session.device.id, signer.id],
+            ):
+                raise Reject(
+                    "actor_not_on_device",
+                    f"{signer.login} never signed in on this device; sign-offs in their name are "
+                    "not accepted from it",
+                )
+            try:
+                mine = acc.scope_keys(signer, session.device.township)
+            except acc.ScopeError as exc:
+                raise Reject("out_of_scope", str(exc)) from None
+            worker = acc.load_account(tx, account_id=so.worker_id)
+            refusal = scope.check_signoff(
+                None if worker is None else worker.actor(),
+                signer.actor(),
+                so.township_code,
+                so.period,
+                so.first_day,
+                ref=ref,
+                mine=mine,
+                device_keys=session.keys,
+            )
+            if refusal is not None:
+                raise Reject(refusal.code, refusal.reason)
+            assert worker is not None
+            keys = scope.signoff_keys(so.township_code, worker.grid_codes)
+            seq = tx.next_seq()
+            tx.execute(
+                "INSERT INTO ledger_signoffs (id, worker_id, township_code, period, first_day, "
+                "signer_id, at, remarks, counts, device_id, seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    so.id,
+                    so.worker_id,
+                    so.township_code,
+                    so.period,
+                    so.first_day,
+                    so.signer_id,
+                    so.at,
+                    so.remarks,
+                    json_text(so.counts),
+                    session.device.id,
+                    seq,
+                ],
+            )
+            self._change(tx, seq, "signoff", so.id, session.device.id, keys)
             result["status"] = "applied"
         except Reject as rej:
             result.update(status="rejected", code=rej.code, reason=rej.reason)

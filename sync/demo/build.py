@@ -30,13 +30,14 @@ from ..model.records import OPEN_STATUSES, Division, DivisionLevel, GridKind
 from ..store import Store
 from ..store.bulk import BulkLoader
 from .cases import CaseMaker
+from .fieldwork import add_field_work
 from .geometry import COUNTY_SOURCE, PointPool, build_geometry
 from .geometry import SOURCE as GEOMETRY_SOURCE
 from .ids import device_code, uuid7_at
 from .places import DEMO_OPERATOR, build_world
 
 #: Bumped when the generator changes what a given seed produces.
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 DIVISIONS_HINT = "resources/divisions/quzhou_3308.csv"
 
 
@@ -381,6 +382,7 @@ def _build(
             # The generator plans legal timelines only; a conflict is a bug in it.
             raise RuntimeError(f"{stats.conflicts} generated timelines have workflow conflicts")
         case_seconds = time.perf_counter() - case_started
+        add_field_work(store, world, seed=seed, now=now)
         progress.update("checkpoint", 0, 1)
         store.read("PRAGMA optimize")
         store.read("PRAGMA wal_checkpoint(TRUNCATE)")

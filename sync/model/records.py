@@ -272,9 +272,30 @@ class Attachment:
     entry_id: str | None = None
 
 
+#: What a visit or patrol is about: a household (入户走访), an organisation (单位), a place (巡查).
+SUBJECT_KINDS = ("household", "organisation", "place", "")
+
+
+@dataclass(frozen=True, slots=True)
+class VisitItem:
+    """A follow-up of a visit (待办) or a finding of a patrol (发现问题): each can become a case
+    (转为事件); the case's report names the visit and this item (``from_visit``/``from_item``)."""
+
+    id: str
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class Visit:
-    """A 民情日记 entry (household visit) or a patrol log (巡查)."""
+    """A 民情日记 entry (household visit) or a patrol log (巡查).
+
+    ``staff_id`` is the account that recorded it (the worker whose 工作台账 it counts in).
+    ``household`` is the name of what was visited (a household, an organisation, a place);
+    ``subject_kind``/``subject_id`` say which base record it is, free text until the base
+    records (实有人口·房屋·单位) exist, so that a visit can later point at one. ``content`` holds
+    the notes, ``checked`` what a patrol checked, ``location`` "lon,lat" (from a photo's EXIF
+    or typed), ``people`` the people met.
+    """
 
     id: str
     grid_id: str
@@ -283,3 +304,29 @@ class Visit:
     at: Millis
     household: str
     content: str
+    subject_kind: str = ""
+    subject_id: str = ""
+    people: tuple[str, ...] = ()
+    items: tuple[VisitItem, ...] = ()
+    checked: str = ""
+    location: str = ""
+
+
+#: Periods a 工作台账 is kept and signed off for.
+LEDGER_PERIODS = ("day", "week", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class SignOff:
+    """A supervisor's review of one worker's 工作台账 for one period (审核签字), with remarks and
+    the counts the supervisor saw when signing."""
+
+    id: str
+    worker_id: str
+    township_code: str
+    period: str  # "day" | "week" | "month"
+    first_day: str  # ISO date of the period's first day (Shanghai calendar)
+    signer_id: str
+    at: Millis
+    remarks: str = ""
+    counts: dict[str, int] = field(default_factory=dict)

@@ -18,11 +18,12 @@ builds once from its own tables.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .records import Action, Actor, AssigneeKind, Level, Role
+from .records import LEDGER_PERIODS, SUBJECT_KINDS, Action, Actor, AssigneeKind, Level, Role
 from .workflow import OPENING, TASK_ACTIONS, CaseState, level_authority
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "case_keys",
     "check_assignees",
     "check_entry",
+    "check_signoff",
+    "check_visit",
     "one_report",
     "place_keys",
     "view_of",
@@ -304,6 +307,10 @@ def check_entry(
         whose = _meets(place_keys(place.township, {place.grid or ""}), device_keys, mine)
         if whose:
             return _out("the case's place", whose)
+        for name in ("from_visit", "from_item"):
+            link = payload.get(name)
+            if link is not None and (not isinstance(link, str) or not 0 < len(link) <= 64):
+                return Refusal("malformed", f"a report's {name} names a visit (its id)")
         wanted = payload.get("level")
         if wanted is not None:
             if isinstance(wanted, bool) or wanted not in _LEVELS:
@@ -433,4 +440,105 @@ def _check_move(
     if whose:
         out = _out("the new place", whose)
         return Refusal(out.code, f"this edit moves the case out of scope: {out.reason}")
+    return None
+
+
+# -- field work: visits, patrols, ledger sign-offs -------------------------------------------------
+
+#: Who records visits and patrols: everyone who works in a township (not a county admin).
+VISIT_ROLES = frozenset({Role.GRID_WORKER, Role.OPERATOR, Role.DEPARTMENT, Role.SUPERVISOR})
+#: Who reviews and signs off a worker's 工作台账.
+SIGNOFF_ROLES = frozenset({Role.SUPERVISOR})
+
+
+def visit_keys(township: str, grid: str) -> set[str]:
+    """The keys of a visit or patrol: those of its grid (a grid worker of it, the township, the
+    county see it)."""
+    return place_keys(township, {grid})
+
+
+def check_visit(
+    grid: str,
+    kind: str,
+    subject_kind: str,
+    actor: Actor | None,
+    *,
+    ref: Reference,
+    mine: frozenset[str],
+    device_keys: frozenset[str] | None = None,
+) -> Refusal | None:
+    """Why a visit (or patrol) in ``grid`` recorded by ``actor`` may not be kept or sent, or
+    None. ``actor`` is None when the recorder is not an account known here (the county then
+    judges by the device's keys alone)."""
+    if kind not in ("visit", "patrol"):
+        return Refusal("malformed", f"a visit's kind is 'visit' or 'patrol', not {kind!r}")
+    if subject_kind not in SUBJECT_KINDS:
+        return Refusal(
+            "malformed",
+            f"a visit is of a household, an organisation or a place, not {subject_kind!r}",
+        )
+    if actor is not None and actor.role not in VISIT_ROLES:
+        return Refusal("not_allowed", f"a {actor.role.value} does not record visits or patrols")
+    township = ref.grid_township(grid)
+    if township is None:
+        return Refusal("unknown_place", f"grid {grid} is not a grid known here")
+    if actor is not None and actor.township is not None and actor.township != township:
+        return Refusal("out_of_scope", "the recorder works in another township")
+    whose = _meets(visit_keys(township, grid), device_keys, mine)
+    if whose:
+        return _out("the visit's grid", whose)
+    return None
+
+
+def period_first_day(period: str, first_day: str) -> dt.date | Refusal:
+    """The first day of a ledger period, checked: a week starts on a Monday, a month on the 1st."""
+    if period not in LEDGER_PERIODS:
+        return Refusal("malformed", f"a ledger period is a day, a week or a month, not {period!r}")
+    try:
+        day = dt.date.fromisoformat(first_day)
+    except (TypeError, ValueError):
+        return Refusal("malformed", f"{first_day!r} is not a date (YYYY-MM-DD)")
+    if period == "week" and day.weekday() != 0:
+        return Refusal("malformed", f"a ledger week starts on a Monday; {first_day} is not one")
+    if period == "month" and day.day != 1:
+        return Refusal("malformed", f"a ledger month starts on the 1st; {first_day} does not")
+    return day
+
+
+def signoff_keys(township: str, worker_grids: Iterable[str]) -> set[str]:
+    """The keys of a ledger sign-off: the township's, and the worker's grids (so the worker's
+    own device receives the supervisor's remarks)."""
+    return place_keys(township, worker_grids)
+
+
+def check_signoff(
+    worker: Actor | None,
+    signer: Actor,
+    township: str,
+    period: str,
+    first_day: str,
+    *,
+    ref: Reference,
+    mine: frozenset[str],
+    device_keys: frozenset[str] | None = None,
+) -> Refusal | None:
+    """Why ``signer`` may not sign off ``worker``'s ledger of the period, or None."""
+    if signer.role not in SIGNOFF_ROLES:
+        return Refusal("not_allowed", "only a supervisor signs off a worker's ledger")
+    day = period_first_day(period, first_day)
+    if isinstance(day, Refusal):
+        return day
+    if worker is None:
+        return Refusal("unknown_actor", "there is no such worker")
+    if worker.id == signer.id:
+        return Refusal("not_allowed", "nobody signs off their own ledger")
+    if township not in ref.townships:
+        return Refusal("unknown_place", f"{township} is not a township known here")
+    if worker.township is not None and worker.township != township:
+        return Refusal("out_of_scope", "the worker does not work in this township")
+    if signer.township is not None and signer.township != township:
+        return Refusal("out_of_scope", "the supervisor works in another township")
+    whose = _meets(place_keys(township, ()), device_keys, mine)
+    if whose:
+        return _out("the worker's township", whose)
     return None

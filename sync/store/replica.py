@@ -33,11 +33,16 @@ from ..geo.shapes import Outline, ShapeError, from_geojson, polygonal
 from ..model.clock import HybridClock, Millis, new_id
 from ..model.records import Action, Entry, Role
 from ..model.workflow import OPENING, project
-from . import attachments
+from . import attachments, fieldwork
 from .store import Store
 
 #: Outbox entity names and their names on the wire.
-WIRE_KIND = {"case_event": "entry", "attachment": "attachment", "visit": "visit"}
+WIRE_KIND = {
+    "case_event": "entry",
+    "attachment": "attachment",
+    "visit": "visit",
+    "signoff": "signoff",
+}
 OUTBOX_ENTITY = {v: k for k, v in WIRE_KIND.items()}
 
 #: Keys of ``sync_state``.
@@ -204,6 +209,7 @@ class Batch:
     entries: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     visits: list[dict[str, Any]] = field(default_factory=list)
+    signoffs: list[dict[str, Any]] = field(default_factory=list)
     #: (wire kind, id) → the outbox rows it covers (a visit edited twice has two).
     items: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     #: outbox rows whose record no longer exists (nothing to send)
@@ -217,12 +223,22 @@ class Batch:
             "entries": self.entries,
             "attachments": self.attachments,
             "visits": self.visits,
+            **({"signoffs": self.signoffs} if self.signoffs else {}),
             # Ask the county to list only what was not plainly applied (protocol 6.2).
             "quiet": True,
         }
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def lists(self) -> dict[str, list[dict[str, Any]]]:
+        """Each wire kind's list of items."""
+        return {
+            "entry": self.entries,
+            "attachment": self.attachments,
+            "visit": self.visits,
+            "signoff": self.signoffs,
+        }
 
 
 def _load_item(store: Store, entity: str, entity_id: str) -> tuple[dict[str, Any], str | None]:
@@ -258,22 +274,15 @@ def _load_item(store: Store, entity: str, entity_id: str) -> tuple[dict[str, Any
             "created_at": r[7],
         }, r[1]
     if entity == "visit":
-        rows = store.read(
-            "SELECT id, grid_code, staff_id, kind, at, household, content FROM visits WHERE id = ?",
-            [entity_id],
-        )
-        if not rows:
+        v = fieldwork.visit(store, entity_id)
+        if v is None:
             raise KeyError(entity_id)
-        r = rows[0]
-        return {
-            "id": r[0],
-            "grid_id": r[1],
-            "staff_id": r[2],
-            "kind": r[3],
-            "at": r[4],
-            "household": r[5],
-            "content": r[6],
-        }, None
+        return protocol.visit_to_wire(v), None
+    if entity == "signoff":
+        s = fieldwork.signoff(store, entity_id)
+        if s is None:
+            raise KeyError(entity_id)
+        return protocol.signoff_to_wire(s), None
     raise KeyError(f"unknown outbox entity {entity!r}")
 
 
@@ -301,9 +310,7 @@ def _fill(store: Store, batch: Batch, rows: Iterable[tuple[int, str, str]], budg
         batch.items[key] = [seq]
         if case_id is not None:
             batch.case_of[key] = case_id
-        {"entry": batch.entries, "attachment": batch.attachments, "visit": batch.visits}[
-            kind
-        ].append(item)
+        batch.lists()[kind].append(item)
     return True
 
 
@@ -460,6 +467,7 @@ class PullOutcome:
     entries: int = 0
     attachments: int = 0
     visits: int = 0
+    signoffs: int = 0
     removed: int = 0
     kept: int = 0  # cases that left scope but hold unsent local changes
     problems: list[str] = field(default_factory=list)
@@ -477,6 +485,7 @@ def apply_page(
     entries: list[Entry] = []
     attachments: list[tuple[dict[str, Any], bool]] = []
     visits: list[dict[str, Any]] = []
+    signoffs: list[dict[str, Any]] = []
     leaving: list[str] = []
     for item in items:
         kind = item.get("kind")
@@ -492,6 +501,8 @@ def apply_page(
                 attachments.append((item["attachment"], bool(item.get("complete"))))
             elif kind == "visit":
                 visits.append(item["visit"])
+            elif kind == "signoff":
+                signoffs.append(item["signoff"])
             elif kind == "leave":
                 leaving.append(str(item["case_id"]))
             # Unknown kinds come from a newer server: ignored, as the protocol says.
@@ -528,15 +539,23 @@ def apply_page(
             if conn.execute("SELECT 1 FROM grids WHERE code = ?", [v.grid_id]).fetchone() is None:
                 out.problems.append(f"visit {v.id} names grid {v.grid_id}, unknown here")
                 continue
+            columns = fieldwork.VISIT_COLUMNS.split(", ")
             conn.execute(
-                "INSERT INTO visits (id, grid_code, staff_id, kind, at, household, content, "
-                "local) VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT(id) DO UPDATE SET "
-                "grid_code = excluded.grid_code, staff_id = excluded.staff_id, "
-                "kind = excluded.kind, at = excluded.at, household = excluded.household, "
-                "content = excluded.content, local = 0",
-                [v.id, v.grid_id, v.staff_id, v.kind, v.at, v.household, v.content],
+                f"INSERT INTO visits ({fieldwork.VISIT_COLUMNS}, local) VALUES "
+                f"({', '.join('?' * len(columns))}, 0) ON CONFLICT(id) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+                + ", local = 0",
+                fieldwork.visit_values(v),
             )
             out.visits += 1
+        for wire in signoffs:
+            try:
+                so = protocol.signoff_from_wire(wire)
+            except protocol.WireError as exc:
+                out.problems.append(f"ignored a malformed ledger sign-off from the server: {exc}")
+                continue
+            fieldwork.put_signoff(conn, so, local=False)
+            out.signoffs += 1
         for case_id in leaving:
             if _has_unsent(conn, case_id):
                 out.kept += 1
@@ -804,6 +823,8 @@ def discard(store: Store, entity: str, entity_id: str) -> int:
                     )
             elif ent == "visit":
                 conn.execute("DELETE FROM visits WHERE id = ?", [eid])
+            elif ent == "signoff":
+                conn.execute("DELETE FROM ledger_signoffs WHERE id = ?", [eid])
             removed += 1
         for case_id in cases:
             _reproject(store, conn, case_id)

@@ -443,6 +443,51 @@ CREATE INDEX cases_escalation ON cases(escalation, reported_at) WHERE escalation
 CREATE INDEX cases_pending ON cases(pending, reported_at) WHERE pending > 0;
 """
 
+#: Field work (走访·民情日记, 巡查, 工作台账): a visit's subject, the people met, its follow-ups
+#: (or a patrol's findings) and where it was; the cases made from them are found by the
+#: report's ``from_visit`` (an index on the payload); supervisors' ledger sign-offs, synced.
+_FIELD_WORK = """
+ALTER TABLE visits ADD COLUMN subject_kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE visits ADD COLUMN subject_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE visits ADD COLUMN people TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE visits ADD COLUMN items TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE visits ADD COLUMN checked TEXT NOT NULL DEFAULT '';
+ALTER TABLE visits ADD COLUMN location TEXT NOT NULL DEFAULT '';
+CREATE INDEX visits_staff ON visits(staff_id, at);
+CREATE INDEX case_events_from_visit ON case_events(json_extract(payload, '$.from_visit'))
+    WHERE json_extract(payload, '$.from_visit') IS NOT NULL;
+CREATE TABLE ledger_signoffs (
+    id TEXT PRIMARY KEY,
+    worker_id TEXT NOT NULL,
+    township_code TEXT NOT NULL,
+    period TEXT NOT NULL CHECK (period IN ('day', 'week', 'month')),
+    first_day TEXT NOT NULL,
+    signer_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    remarks TEXT NOT NULL DEFAULT '',
+    counts TEXT NOT NULL DEFAULT '{}',
+    local INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+CREATE INDEX ledger_signoffs_worker ON ledger_signoffs(worker_id, period, first_day);
+"""
+
+#: Change capture of the tables that field work adds (created by its migration, checked with
+#: the others by :func:`verify_triggers`).
+FIELD_WORK_TRIGGERS = {
+    "outbox_ledger_signoffs": """
+        CREATE TRIGGER outbox_ledger_signoffs AFTER INSERT ON ledger_signoffs
+        WHEN NEW.local = 1
+        BEGIN
+            INSERT INTO outbox (entity, entity_id) VALUES ('signoff', NEW.id);
+        END""",
+}
+
+
+def _create_field_work_triggers(conn: object) -> None:
+    for sql in FIELD_WORK_TRIGGERS.values():
+        conn.execute(sql)  # type: ignore[attr-defined]
+
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
@@ -454,6 +499,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0007_department_level", _DEPARTMENT_LEVEL),
     Migration("0012_geometry_sync", _GEOMETRY_SYNC, after=_create_case_bin_triggers),
     Migration("0010_county_level", _COUNTY_LEVEL),
+    Migration("0009_field_work", _FIELD_WORK, after=_create_field_work_triggers),
     Migration("0015_overdue_at", _OVERDUE_AT),
 ]
 
@@ -507,7 +553,11 @@ def verify_triggers(conn: object) -> None:
             "SELECT name FROM sqlite_master WHERE type = 'trigger'"
         )
     }
-    missing = set(TRIGGERS) - present
+    expected = set(TRIGGERS)
+    applied = {m.name for m in MIGRATIONS[: schema_version(conn)]}
+    if "0009_field_work" in applied:
+        expected |= set(FIELD_WORK_TRIGGERS)
+    missing = expected - present
     if missing:
         raise RuntimeError(f"change-capture triggers missing: {sorted(missing)}")
 

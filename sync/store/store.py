@@ -700,8 +700,11 @@ class Store:
         level: int | None = None,
         at: Millis | None = None,
         case_id: str | None = None,
+        from_visit: tuple[str, str] | None = None,
     ) -> CaseState:
-        """File a new case (发现上报), or a self-handled one (自行处置) when a result is given."""
+        """File a new case (发现上报), or a self-handled one (自行处置) when a result is given.
+        ``from_visit`` (visit id, item id) names the visit follow-up or patrol finding the case
+        was made from (转为事件, :func:`sync.store.fieldwork.item_to_case`)."""
         action = Action.REPORT if self_handled_result is None else Action.SELF_HANDLE
         payload = {k: v for k, v in fields.items() if k in CASE_FIELDS and v not in (None, "")}
         if "grid_id" in payload and "village_code" not in payload:
@@ -715,6 +718,8 @@ class Store:
             payload["result"] = self_handled_result
         if level is not None:
             payload["level"] = int(level)
+        if from_visit is not None:
+            payload["from_visit"], payload["from_item"] = from_visit
         at = self.now() if at is None else at
         case_id = case_id or new_id()
         with self._lock:

@@ -101,11 +101,22 @@ def test_window_title_names_the_township(window):
         "grids",
         "map",
         "stats",
+        "fieldwork",
         "sync",
         "settings",
     ]
     titles = [window.nav.item(i).text() for i in range(window.nav.count())]
-    assert titles == ["工作台", "事件", "新建事件", "网格", "地图", "统计", "同步", "设置"]
+    assert titles == [
+        "工作台",
+        "事件",
+        "新建事件",
+        "网格",
+        "地图",
+        "统计",
+        "走访巡查",
+        "同步",
+        "设置",
+    ]
     # Each nav item tells its shortcut.
     assert window.nav.item(1).toolTip() == "事件 (Ctrl+2)"
 
@@ -118,8 +129,9 @@ def test_ctrl_digits_navigate_and_menus_show_shortcuts(window, qtbot):
         (4, "grids"),
         (5, "map"),
         (6, "stats"),
-        (7, "sync"),
-        (8, "settings"),
+        (7, "fieldwork"),
+        (8, "sync"),
+        (9, "settings"),
         (1, "dashboard"),
     ):
         qtbot.keyClick(window, getattr(Qt.Key, f"Key_{digit}"), Qt.KeyboardModifier.ControlModifier)
