@@ -177,6 +177,12 @@ class Transport:
         self.bytes_up = 0
         self.bytes_down = 0
         self.retries = 0
+        #: request body bytes sent again (retried attempts): what a cut costs twice
+        self.bytes_resent = 0
+        #: the last answered request: body bytes sent and seconds from sending to the whole
+        #: answer (the sync sizes its next push batch by the rate they make)
+        self.last_sent = 0
+        self.last_seconds = 0.0
 
     def close(self) -> None:
         self.session.close()
@@ -243,12 +249,14 @@ class Transport:
                     out_of_time = True  # no time for another attempt within the deadline
                     break
                 self.retries += 1
+                self.bytes_resent += len(body or b"")
                 self._sleep(delay)
             timeout = self._timeouts()
             if timeout is None:
                 out_of_time = True
                 break
             sent_at = self._wall()
+            clock = self._monotonic()
             try:
                 response = self.session.request(
                     method,
@@ -310,6 +318,8 @@ class Transport:
                     continue
                 raise last
             self.round_trips += 1
+            self.last_sent = len(body or b"")
+            self.last_seconds = self._monotonic() - clock
             self.bytes_up += len(body or b"") + _header_bytes(send_headers)
             self.bytes_down += _wire_bytes(response, content)
             reply = Reply(response.status_code, response.headers, content, sent_at, received_at)

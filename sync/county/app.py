@@ -175,7 +175,8 @@ class RequestLimits:
         assert self.authenticate is not None and self.chunk_room is not None
         sha256 = scope.get("path", "").rstrip("/").rsplit("/", 1)[-1]
         query = dict(
-            p.split("=", 1) for p in scope.get("query_string", b"").decode("latin-1").split("&")
+            p.split("=", 1)
+            for p in scope.get("query_string", b"").decode("latin-1").split("&")
             if "=" in p
         )
         offset = query.get("offset", "")
@@ -444,6 +445,13 @@ class SyncRequest(_Request):
     push: PushBatch | None = None
     device_keys: DeviceKeys | None = Field(
         None, description="register the device's sync-bundle public keys (devices enrolled before)"
+    )
+    reference_version: str | None = Field(
+        None,
+        max_length=64,
+        pattern=_TEXT,
+        description="the reference data version the device holds ('' for none): when it is "
+        "not the current one, the answer carries the reference data too",
     )
 
 
