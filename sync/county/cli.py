@@ -178,7 +178,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         log_level=args.log_level,
         access_log=args.access_log,
-        timeout_keep_alive=30,
+        # A kept-alive connection outlives a village link's outage (20 s and more, then TCP's
+        # retransmission backoff): closing it mid-sync makes the device send its batch again.
+        timeout_keep_alive=90,
         server_header=False,
         # X-Forwarded-For names the client only when the request comes from a proxy county IT
         # named; from anyone else (loopback included) it is a header anybody can write, and
