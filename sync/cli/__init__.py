@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import sys
 from collections.abc import Sequence
@@ -34,27 +35,36 @@ COMMANDS = (
 )
 
 
-def _modules() -> dict[str, Any]:
+#: Modules whose command name differs from the module's.
+_RENAMED = {"import_": "import"}
+
+
+def _available() -> list[str]:
+    """The subcommand modules of this build (without importing them: start-up is paid on
+    every ``gridroom sync``, and the demo, geo and export modules pull in numpy, shapely …)."""
+    return [m for m in COMMANDS if importlib.util.find_spec(f"{__name__}.{m}") is not None]
+
+
+def _modules(only: str | None = None) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue  # not built in this version
-            raise
+    for name in _available():
+        if only is not None and _RENAMED.get(name, name) != only:
+            continue
+        module = importlib.import_module(f"{__name__}.{name}")
         found[module.NAME] = module
     return found
 
 
 def names() -> set[str]:
-    return set(_modules())
+    return {_RENAMED.get(m, m) for m in _available()}
 
 
-def build_parser(prog: str = "gridroom") -> argparse.ArgumentParser:
+def build_parser(prog: str = "gridroom", only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or (``only``) of that one alone: the others are then not
+    imported at all."""
     parser = argparse.ArgumentParser(prog=prog, description="网格通·指挥室 Gridroom")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in _modules().items():
+    for name, module in _modules(only).items():
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
@@ -62,7 +72,8 @@ def build_parser(prog: str = "gridroom") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=argv[0] if argv and argv[0] in names() else None)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -61,6 +61,13 @@ AUTH_CODES = frozenset(
 )
 #: A safety stop for a server that keeps saying "more" (a bug there must not spin us forever).
 MAX_ROUNDS = 100_000
+#: Push batches are sized so that one takes about this long on the link as this sync measured
+#: it: on a good moment 1,000 new cases go in one or two requests, when the link fades in
+#: smaller pieces, and a batch cut for good costs at most this much of the link to send again.
+BATCH_SECONDS = 20.0
+#: Bounds of a batch (JSON bytes before gzip) however fast or slow the link measured.
+BATCH_MIN = 16_000
+BATCH_MAX = 4_000_000
 #: A clock difference with the county larger than this is worth telling a person about.
 CLOCK_WARN_MS = 10 * 60_000
 
@@ -111,6 +118,8 @@ class SyncReport:
     retries: int = 0
     bytes_up: int = 0
     bytes_down: int = 0
+    #: request body bytes sent again after a failed attempt (a cut batch costs this twice)
+    bytes_resent: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -266,6 +275,7 @@ class SyncService:
                 report.retries = transport.retries
                 report.bytes_up = transport.bytes_up
                 report.bytes_down = transport.bytes_down
+                report.bytes_resent = transport.bytes_resent
                 transport.close()
         self._finish(store, report)
         return report
@@ -376,8 +386,9 @@ class SyncService:
         restarted = False
         samples: list[ClockSample] = []  # this sync's clock measurements (see _adopt_offset)
         first = True  # the first round registers bundle keys when the county lacks them
+        budget = self.batch_bytes  # the first batch's; then sized to the link (_next_budget)
         for _ in range(MAX_ROUNDS):
-            batch = replica.next_batch(store, self.batch_bytes)
+            batch = replica.next_batch(store, budget)
             body: dict[str, Any] = {
                 "device_time": store.raw_clock(),
                 # What county IT sees in `gridroom-county device list`.
@@ -386,6 +397,8 @@ class SyncService:
                 "cursor": cursor,
                 "page_bytes": self.page_bytes,
                 "checksum": verify,
+                # The reference data rides along when it moved (protocol section 12).
+                "reference_version": reference_version,
             }
             headers = {}
             register = _bundle.keys_to_register(store) if first else None
@@ -428,6 +441,7 @@ class SyncService:
                     raise not_protocol("the push was not answered")
                 if not isinstance(push.get("results"), list):
                     raise not_protocol("the push results are not a list")
+                budget = self._next_budget(budget, batch, transport)
                 out = replica.finish_batch(store, batch, push)
                 report.replayed_batches += int(bool(push.get("replayed")))
                 if out.unanswered == len(batch):
@@ -459,10 +473,15 @@ class SyncService:
                 report.problems.append("the scope changed; pulling it again from the start")
                 continue
             version = str(answer.get("reference_version") or "")
-            if version and version != reference_version:
-                # Say which outlines we have: the county sends them again only when they changed.
+            inline = answer.get("reference")
+            if inline is not None and not isinstance(inline, dict):
+                raise not_protocol("the reference data is not a JSON object")
+            if inline is not None or (version and version != reference_version):
+                # A server that knows the member sends the data along; an older one does not,
+                # and the data is fetched on its own — saying which outlines we have, so the
+                # county sends them again only when they changed.
                 have = replica.state(store).get("geometry_version") or ""
-                body_ref = transport.get_json(
+                body_ref = inline or transport.get_json(
                     protocol.REFERENCE, token=token, params={"geometry": have} if have else None
                 )
                 try:
@@ -503,6 +522,18 @@ class SyncService:
             done = self._done(report)
             self._tick(progress, done, done + left + int(more))
         return checksums
+
+    def _next_budget(self, budget: int, batch: replica.Batch, transport: Transport) -> int:
+        """The next batch's size: what the link carried per second in this batch's round trip
+        (its gzip'd body over the time from sending it to the whole answer, server work
+        included), times :data:`BATCH_SECONDS`, in JSON bytes at this batch's gzip ratio."""
+        if self.batch_bytes != protocol.BATCH_BYTES or transport.last_sent <= 0:
+            return budget  # a size set by hand (tests, bundles) is kept as it is
+        if batch.json_bytes < budget // 4:
+            return budget  # a small batch (the outbox's tail) measures the round trip, not the rate
+        rate = transport.last_sent / max(transport.last_seconds, 0.05)
+        ratio = batch.json_bytes / transport.last_sent
+        return int(min(BATCH_MAX, max(BATCH_MIN, rate * BATCH_SECONDS * ratio)))
 
     @staticmethod
     def _adopt_offset(store: Store, samples: list[ClockSample]) -> None:

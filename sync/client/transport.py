@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 import random
+import socket
+import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -33,6 +35,8 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from .. import protocol
@@ -162,7 +166,8 @@ class Transport:
         self.session = requests.Session()
         # urllib3 retries nothing: request() is the one retry policy (see the module doc).
         retry = Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=4)
+        self._link = _LinkTimeouts()
+        adapter = _LinkAdapter(self._link, max_retries=retry, pool_connections=1, pool_maxsize=4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update(
@@ -177,6 +182,12 @@ class Transport:
         self.bytes_up = 0
         self.bytes_down = 0
         self.retries = 0
+        #: request body bytes sent again (retried attempts): what a cut costs twice
+        self.bytes_resent = 0
+        #: the last answered request: body bytes sent and seconds from sending to the whole
+        #: answer (the sync sizes its next push batch by the rate they make)
+        self.last_sent = 0
+        self.last_seconds = 0.0
 
     def close(self) -> None:
         self.session.close()
@@ -243,12 +254,15 @@ class Transport:
                     out_of_time = True  # no time for another attempt within the deadline
                     break
                 self.retries += 1
+                self.bytes_resent += len(body or b"")
                 self._sleep(delay)
             timeout = self._timeouts()
             if timeout is None:
                 out_of_time = True
                 break
             sent_at = self._wall()
+            clock = self._monotonic()
+            self._link.send = timeout[1]
             try:
                 response = self.session.request(
                     method,
@@ -310,6 +324,8 @@ class Transport:
                     continue
                 raise last
             self.round_trips += 1
+            self.last_sent = len(body or b"")
+            self.last_seconds = self._monotonic() - clock
             self.bytes_up += len(body or b"") + _header_bytes(send_headers)
             self.bytes_down += _wire_bytes(response, content)
             reply = Reply(response.status_code, response.headers, content, sent_at, received_at)
@@ -372,6 +388,88 @@ class Transport:
 
     def post_json(self, path: str, body: Any, *, token: str | None = None, **kw: Any) -> Reply:
         return self.request("POST", path, token=token, json_body=body, **kw)
+
+
+#: Linux's TCP_RTO_MAX_MS socket option (kernel 6.15 and later) and the value we give it.
+TCP_RTO_MAX_MS = 44
+RTO_MAX_MS = 5_000
+
+
+def _socket_options() -> list[tuple[int, int, int]]:
+    """urllib3's socket options (TCP_NODELAY), plus a cap on TCP's retransmission backoff
+    where the kernel has one.
+
+    After an outage TCP retransmits on an exponentially backed-off timer: on a 2G link with
+    seconds of queueing in the modem the timer is already 2-4 s, so a 20 s outage is followed
+    by up to 20-40 s more of silence before TCP tries again, and a request's read timeout runs
+    out on a link that is back. Capped at 5 s, TCP notices the link is back within 5 s; the
+    cost is one small packet every 5 s while the link is out."""
+    options = list(HTTPConnection.default_socket_options)
+    global _RTO_PROBED
+    if _RTO_PROBED is None:
+        _RTO_PROBED = False
+        if hasattr(socket, "IPPROTO_TCP") and sys.platform.startswith("linux"):
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                    probe.setsockopt(socket.IPPROTO_TCP, TCP_RTO_MAX_MS, RTO_MAX_MS)
+                _RTO_PROBED = True
+            except OSError:
+                pass  # an older kernel: TCP's own backoff
+    if _RTO_PROBED:
+        options.append((socket.IPPROTO_TCP, TCP_RTO_MAX_MS, RTO_MAX_MS))
+    return options
+
+
+_RTO_PROBED: bool | None = None
+
+
+class _LinkTimeouts:
+    """The socket timeout while a request is being sent (this attempt's read timeout)."""
+
+    send: float | None = None
+
+
+def _sending(timeouts: _LinkTimeouts, base: type[HTTPConnection]) -> type[HTTPConnection]:
+    """``base`` sending its request under ``timeouts.send`` instead of the connect timeout.
+
+    urllib3 sends a request with the *connect* timeout on the socket (10 s) and switches to the
+    read timeout only to wait for the answer. On a village link an outage of 20 s in the middle
+    of an upload then kills a connection TCP would have carried through (it retransmits when the
+    link comes back), and the whole batch went again on a new one. The connect timeout still
+    bounds the connecting itself."""
+
+    class Sending(base):  # type: ignore[valid-type, misc]
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            kw["socket_options"] = _socket_options()
+            super().__init__(*args, **kw)
+
+        def request(
+            self, method: str, url: str, body: Any = None, headers: Any = None, **kw: Any
+        ) -> None:
+            if self.sock is None:
+                self.connect()  # under the connect timeout, as urllib3 would
+            if timeouts.send is not None and self.sock is not None:
+                self.sock.settimeout(timeouts.send)
+            super().request(method, url, body=body, headers=headers, **kw)
+
+    return Sending
+
+
+class _LinkAdapter(HTTPAdapter):
+    """requests' adapter with connections that send under :class:`_LinkTimeouts`."""
+
+    def __init__(self, timeouts: _LinkTimeouts, **kw: Any) -> None:
+        http_conn = _sending(timeouts, HTTPConnection)
+        https_conn = _sending(timeouts, HTTPSConnection)
+        self._pools = {
+            "http": type("LinkPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+            "https": type("LinkPoolTLS", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+        }
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = self._pools
 
 
 def _framed(response: requests.Response) -> bool:

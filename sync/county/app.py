@@ -452,6 +452,13 @@ class SyncRequest(_Request):
     device_keys: DeviceKeys | None = Field(
         None, description="register the device's sync-bundle public keys (devices enrolled before)"
     )
+    reference_version: str | None = Field(
+        None,
+        max_length=64,
+        pattern=_TEXT,
+        description="the reference data version the device holds ('' for none): when it is "
+        "not the current one, the answer carries the reference data too",
+    )
 
 
 class SnapshotRequest(_Request):

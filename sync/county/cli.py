@@ -194,7 +194,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         log_level=args.log_level,
         access_log=args.access_log,
-        timeout_keep_alive=30,
+        # A kept-alive connection outlives a village link's outage (20 s and more, then TCP's
+        # retransmission backoff): closing it mid-sync makes the device send its batch again.
+        timeout_keep_alive=90,
         # SIGTERM (systemd stop, a rolling restart): stop accepting, let requests in flight
         # finish for up to this long, then close. A push cut here is re-sent by its device and
         # answered from the stored reply or applied once, so the bound only caps the wait.

@@ -556,10 +556,21 @@ class County(PushMixin, PullMixin, FilesMixin):
         page = body.get("page_bytes") or protocol.PAGE_BYTES
         if isinstance(page, bool) or not isinstance(page, int) or page <= 0:
             raise ApiError("bad_request", "page_bytes must be a positive whole number")
+        page = min(page, protocol.PAGE_MAX)
+        known = body.get("reference_version")
+        if isinstance(known, str):
+            # The device says which reference data it holds: when that is not the current
+            # version, the data rides along in this answer and takes its share of the page
+            # (section 12); the page still carries at least one item.
+            with self.db.read() as tx:
+                current = str(
+                    tx.scalar("SELECT value FROM counters WHERE name = 'reference'", default=0)
+                )
+            if known != current:
+                answer["reference"] = self.reference(session)
+                page = max(1, page - protocol.json_size(answer["reference"]))
         with self.db.read() as tx:
-            answer["pull"] = self._pull(
-                tx, session, cursor, min(page, protocol.PAGE_MAX), bool(body.get("checksum"))
-            )
+            answer["pull"] = self._pull(tx, session, cursor, page, bool(body.get("checksum")))
             answer["reference_version"] = str(
                 tx.scalar("SELECT value FROM counters WHERE name = 'reference'", default=0)
             )

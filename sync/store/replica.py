@@ -216,6 +216,8 @@ class Batch:
     gone: list[int] = field(default_factory=list)
     #: case id of each entry and attachment, for quarantine rows
     case_of: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: the batch's JSON size before gzip (the sync sizes the next batch by it)
+    json_bytes: int = 0
 
     def wire(self) -> dict[str, Any]:
         return {
@@ -304,9 +306,10 @@ def _fill(store: Store, batch: Batch, rows: Iterable[tuple[int, str, str]], budg
             batch.gone.append(seq)
             continue
         size = protocol.json_size(item) + 1
-        if batch.items and used + size > budget:
+        if batch.items and (used + size > budget or len(batch.items) >= protocol.PUSH_ITEMS_MAX):
             return False
         used += size
+        batch.json_bytes = used
         batch.items[key] = [seq]
         if case_id is not None:
             batch.case_of[key] = case_id

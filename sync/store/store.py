@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ..geo.points import parse_point as geo_point
 from ..model import divisions as division_data
 from ..model import scope as scope_rules
@@ -47,6 +45,7 @@ from ..model.records import (
 from ..model.taxonomy import Category, Deadline, Taxonomy, default_taxonomy
 from ..model.workflow import CaseState, Refused, Rules, check, project
 from . import health, keys, queries, schema, search, steps
+from ._sqlite_utils import sqlite_utils
 from .engine import BUSY_TIMEOUT_MS, DriverError, connect, connect_read_only, keyed_failure
 from .errors import NotADatabase, StoreError, UnknownScope, classify
 

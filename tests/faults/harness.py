@@ -23,7 +23,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,8 +76,19 @@ def gridroom_command() -> list[str]:
 class CountyProcess:
     """``gridroom-county serve`` on a fixed port of 127.0.0.1, killable and restartable."""
 
-    def __init__(self, workdir: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        wrap: Callable[[Sequence[str]], list[str]] | None = None,
+    ) -> None:
+        """``host``/``wrap``: listen elsewhere, the command wrapped (the lossy link's network
+        namespace: :meth:`tests.support.lossylink.LossyLink.netns_command`)."""
         self.workdir = workdir
+        self.host = host
+        self.wrap = wrap
         self.db = workdir / "county.sqlite"
         self.port = port or free_port()
         self.accounts: dict[str, dict[str, Any]] = {}
@@ -88,11 +99,11 @@ class CountyProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def address(self) -> tuple[str, int]:
-        return ("127.0.0.1", self.port)
+        return (self.host, self.port)
 
     def init(self, townships: Sequence[str] = (TOWNSHIP,)) -> None:
         out = subprocess.run(
@@ -116,7 +127,7 @@ class CountyProcess:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self._close_log()
         self._log = (self.workdir / "server.log").open("ab")
-        args = ["serve", "--db", str(self.db), "--host", "127.0.0.1", "--port", str(self.port)]
+        args = ["serve", "--db", str(self.db), "--host", self.host, "--port", str(self.port)]
         if access_log:
             args += ["--access-log", "--log-level", "info"]
         env = dict(SERVER_ENV)
@@ -125,6 +136,8 @@ class CountyProcess:
             env["GRIDROOM_KILL_AT"] = kill_at
         else:
             command = [*county_command(), *args]
+        if self.wrap is not None:
+            command = self.wrap(command)
         self.kill_at = kill_at
         self.proc = subprocess.Popen(command, cwd=REPO, stdout=self._log, stderr=self._log, env=env)
         self.starts += 1
