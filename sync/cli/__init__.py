@@ -29,6 +29,7 @@ COMMANDS = (
     "login",
     "sync",
     "bundle",
+    "relay",
     "doctor",
     "geo",
 )

@@ -306,6 +306,8 @@ DELETE FROM sync_state WHERE key = 'reference_version';
 def _backfill_step_counts(conn: object) -> None:
     for statement in _statements(steps.BACKFILL_SQL):
         conn.execute(statement)  # type: ignore[attr-defined]
+
+
 #: Geometry (the map): outlines of townships, villages and grids as GeoJSON text with their
 #: bounding boxes in an R*Tree, and each case's point (lon/lat in degrees) kept in a second
 #: R*Tree by triggers on ``cases``, so map queries by view box never scan the tables.
@@ -358,6 +360,34 @@ ALTER TABLE departments ADD COLUMN level TEXT NOT NULL DEFAULT 'township';
 DELETE FROM sync_state WHERE key = 'reference_version';
 """
 
+#: The township relay (sync.relay, docs/sync-protocol.md section 19): its own change log (the
+#: cursor it serves pulls by; the triggers that fill it are made only when a store first runs as
+#: a relay), the push batches devices sent it with the county's answers once it has them, and
+#: the devices the county revoked.
+_RELAY = """
+CREATE TABLE relay_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL
+);
+CREATE TABLE relay_batches (
+    device_id TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    answer TEXT,
+    answered_at INTEGER,
+    PRIMARY KEY (device_id, batch_id)
+) WITHOUT ROWID;
+CREATE INDEX relay_batches_waiting ON relay_batches(received_at) WHERE answer IS NULL;
+CREATE TABLE relay_revoked (
+    device_id TEXT PRIMARY KEY,
+    revoked_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
@@ -367,6 +397,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0004_case_step_counts", steps.SCHEMA_SQL, after=_backfill_step_counts),
     Migration("0005_geometry", _GEOMETRY, after=_create_case_point_triggers),
     Migration("0007_department_level", _DEPARTMENT_LEVEL),
+    Migration("0013_relay", _RELAY),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
