@@ -26,11 +26,11 @@ from .bundlefile import BundleError, b64, unb64
 #: The endpoints of section 19: at the county (a device's certificate; for a relay, its
 #: township's revoked devices and the forwarding of a device's batch) and at a relay (opening a
 #: session with a certificate).
-CERTIFICATE = "/v1/relay/certificate"
-REVOKED = "/v1/relay/revoked"
-FORWARD = "/v1/relay/forward"
-CHALLENGE = "/v1/relay/challenge"
-SESSION = "/v1/relay/session"
+CERTIFICATE = protocol.RELAY_CERTIFICATE
+REVOKED = protocol.RELAY_REVOKED
+FORWARD = protocol.RELAY_FORWARD
+CHALLENGE = protocol.RELAY_CHALLENGE
+SESSION = protocol.RELAY_SESSION
 
 CERT_FORMAT = "gridroom-device-cert/1"
 #: How long a certificate is good for. A device renews it at every online sync once it is a day
