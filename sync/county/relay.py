@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
+from pydantic import ConfigDict, Field
 
 from .. import relaycert
 from ..relaycert import CERTIFICATE, FORWARD, REVOKED
 from . import accounts as acc
+from .app import _AUTH, _ID_PATTERN, _errors, _Request
 from .bundle import _columns, county_keys
 from .core import ApiError, Device, Session
 
@@ -141,24 +143,48 @@ def _auth(request: Request, authorization: Annotated[str | None, Header()] = Non
 Auth = Annotated[Session, Depends(_auth)]
 
 
+class ForwardBatch(_Request):
+    """The device's push batch exactly as it signed it (members kept as sent)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    batch_id: str = Field(pattern=_ID_PATTERN, max_length=64, description="the device's own id")
+    entries: list[dict[str, Any]] = Field(default_factory=list)
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    visits: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ForwardRequest(_Request):
+    """A push batch a device of the relay's township left with the relay (section 19.5)."""
+
+    device_id: str = Field(pattern=_ID_PATTERN, max_length=64, description="the device's id")
+    account_id: str = Field(pattern=_ID_PATTERN, max_length=64, description="its certificate's")
+    batch: ForwardBatch
+    signature: str = Field(
+        pattern=r"^[A-Za-z0-9+/]{86}==$", description="the device's Ed25519 signature (base64)"
+    )
+
+
 def install(app: FastAPI) -> None:
     """Add the relay endpoints to the county's app."""
 
-    @app.get(CERTIFICATE, tags=["relay"])
+    @app.get(CERTIFICATE, tags=["relay"], responses=_errors(*_AUTH, "not_found"))
     def get_certificate(request: Request, session: Auth) -> dict[str, Any]:
         """This device's certificate, which a township relay verifies offline."""
         return certificate(request.app.state.county, session)
 
-    @app.get(REVOKED, tags=["relay"])
+    @app.get(REVOKED, tags=["relay"], responses=_errors(*_AUTH, "forbidden"))
     def get_revoked(request: Request, session: Auth) -> dict[str, Any]:
         """The revoked devices of the calling relay's township."""
         return revoked(request.app.state.county, session)
 
-    @app.post(FORWARD, tags=["relay"])
-    def post_forward(
-        request: Request,
-        session: Auth,
-        body: Annotated[dict[str, Any], Body()],
-    ) -> dict[str, Any]:
+    @app.post(
+        FORWARD,
+        tags=["relay"],
+        responses=_errors(*_AUTH, "forbidden", "not_found", "device_revoked", "server_clock"),
+    )
+    def post_forward(request: Request, session: Auth, body: ForwardRequest) -> dict[str, Any]:
         """Apply a push batch a device of the relay's township sent the relay."""
-        return forward(request.app.state.county, session, body)
+        wire = body.model_dump(exclude_unset=True)
+        wire["batch"] = body.batch.model_dump(exclude_unset=True)
+        return forward(request.app.state.county, session, wire)
