@@ -47,16 +47,18 @@ WAIT_S = 120.0
 class RelayProcess:
     """``gridroom relay`` on a fixed port, killable and restartable."""
 
-    def __init__(self, device: Device, workdir: Path) -> None:
+    def __init__(self, device: Device, workdir: Path, *, tls: Any = None) -> None:
         self.device = device
         self.workdir = workdir
         self.port = free_port()
+        #: a tests.install.tls.Pki: serve https with its server certificate
+        self.tls = tls
         self.proc: subprocess.Popen[str] | None = None
         self._log: Any = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, kill_at: str | None = None) -> None:
         env = gridroom_env(self.workdir, self.device.keyring_file)
@@ -66,6 +68,8 @@ class RelayProcess:
             *("--listen", f"127.0.0.1:{self.port}"),
             *("--interval", "0.5"),
         ]
+        if self.tls:
+            args += ["--tls-cert", str(self.tls.cert_pem), "--tls-key", str(self.tls.key_pem)]
         if kill_at:
             command = [sys.executable, "-m", "tests.faults.killpoint", "gridroom", *args]
             env["GRIDROOM_KILL_AT"] = kill_at
@@ -84,7 +88,7 @@ class RelayProcess:
         except queue.Empty:
             self.stop()
             raise RuntimeError(f"gridroom relay did not start: {self.log_text()}") from None
-        assert re.search(r"serving http://127\.0\.0\.1:\d+", line), (line, self.log_text())
+        assert re.search(r"serving https?://127\.0\.0\.1:\d+", line), (line, self.log_text())
 
     def log_text(self) -> str:
         path = self.workdir / "relay.log"
@@ -519,3 +523,31 @@ def test_certificate_checks_offline() -> None:
             "a1",
             {**batch, "entries": [{"id": "x"}]},
         )
+
+
+def test_relay_over_tls_with_the_countys_ca(world: dict[str, Any], tmp_path: Path) -> None:
+    """The relay serves https with a certificate under the county's CA; a laptop that trusts
+    that CA syncs, one that does not is refused before anything is sent."""
+    from tests.install.tls import make_pki
+
+    county, room = world["county"], world["room"]
+    world["relay"].stop()
+    pki = make_pki(tmp_path / "pki")
+    relay = RelayProcess(room, tmp_path, tls=pki)
+    relay.start()
+    try:
+        laptop = world["device"](f"{TOWNSHIP}-gw")
+        assert route_sync(laptop, relay).status == "ok"
+        county.stop()
+        cases = report_cases(laptop, 1, "加密链路")
+        with laptop.store() as store:
+            untrusting = Router(SyncService(tokens=laptop.tokens()), relay_url=relay.url)
+            refused = untrusting.via_relay(store, relay.url)
+            assert refused.status == "failed" and refused.error_code == "tls", refused.to_json()
+            trusting = SyncService(tokens=laptop.tokens(), ca_file=str(pki.ca_pem), deadline_s=20)
+            via = Router(trusting, relay_url=relay.url, probe_timeout=2.0).sync_once(store)
+        assert via.route == "relay" and via.held_batches == 1, via.to_json()
+        assert set(device_entries(room, cases)) == set(device_entries(laptop, cases))
+    finally:
+        relay.stop()
+        county.ensure_up()
