@@ -10,11 +10,7 @@ once (0 lost, 0 duplicated), whichever path each batch took.
 from __future__ import annotations
 
 import json
-import queue
-import re
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,89 +30,12 @@ from .harness import (
     TOWNSHIP,
     CountyProcess,
     Device,
+    RelayProcess,
     county_command,
-    free_port,
-    gridroom_command,
-    gridroom_env,
 )
 
 OTHER_TOWNSHIP = "330825101"  # 湖镇镇
 WAIT_S = 120.0
-
-
-class RelayProcess:
-    """``gridroom relay`` on a fixed port, killable and restartable."""
-
-    def __init__(self, device: Device, workdir: Path, *, tls: Any = None) -> None:
-        self.device = device
-        self.workdir = workdir
-        self.port = free_port()
-        #: a tests.install.tls.Pki: serve https with its server certificate
-        self.tls = tls
-        self.proc: subprocess.Popen[str] | None = None
-        self._log: Any = None
-
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-
-    def start(self, kill_at: str | None = None) -> None:
-        env = gridroom_env(self.workdir, self.device.keyring_file)
-        args = [
-            "relay",
-            *("--db", str(self.device.path)),
-            *("--listen", f"127.0.0.1:{self.port}"),
-            *("--interval", "0.5"),
-        ]
-        if self.tls:
-            args += ["--tls-cert", str(self.tls.cert_pem), "--tls-key", str(self.tls.key_pem)]
-        if kill_at:
-            command = [sys.executable, "-m", "tests.faults.killpoint", "gridroom", *args]
-            env["GRIDROOM_KILL_AT"] = kill_at
-        else:
-            command = [*gridroom_command(), *args]
-        self._log = (self.workdir / "relay.log").open("a", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            command, cwd=REPO, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        stdout = self.proc.stdout
-        assert stdout is not None
-        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
-        try:
-            line = lines.get(timeout=90)
-        except queue.Empty:
-            self.stop()
-            raise RuntimeError(f"gridroom relay did not start: {self.log_text()}") from None
-        assert re.search(r"serving https?://127\.0\.0\.1:\d+", line), (line, self.log_text())
-
-    def log_text(self) -> str:
-        path = self.workdir / "relay.log"
-        return path.read_text(encoding="utf-8")[-4000:] if path.exists() else ""
-
-    def wait_dead(self, timeout: float = WAIT_S) -> int:
-        assert self.proc is not None
-        return self.proc.wait(timeout)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(15)
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-            self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def health(self) -> dict[str, Any]:
-        with requests.get(self.url + "/v1/health", timeout=10) as r:
-            return dict(r.json())
 
 
 @pytest.fixture(scope="module")
@@ -551,3 +470,23 @@ def test_relay_over_tls_with_the_countys_ca(world: dict[str, Any], tmp_path: Pat
     finally:
         relay.stop()
         county.ensure_up()
+
+
+@pytest.mark.slow
+def test_relay_runs_of_the_fault_campaign_lose_nothing(tmp_path: Path) -> None:
+    """The campaign's relay runs (tests.faults.campaign.RELAY_KINDS): after each, the laptop,
+    the relay's store and the county identical, 0 lost, 0 duplicated."""
+    from .campaign import RELAY_KINDS, Campaign
+
+    lines: list[str] = []
+    with Campaign(tmp_path, seed=17, kinds=RELAY_KINDS, log=lines.append) as campaign:
+        for i in range(2 * len(RELAY_KINDS)):
+            campaign.run(i)
+        result = campaign.summary()
+    assert result["failed_runs"] == 0, "\n".join(lines) + f"\n{result['first_failures']}"
+    assert (result["losses"], result["duplicates"], result["differences"]) == (0, 0, 0)
+    assert (result["stuck"], result["damaged"], result["tracebacks"]) == (0, 0, 0)
+    assert set(result["faults_injected"]) == set(RELAY_KINDS)
+    routes = result["relay_routes"]
+    assert any("via relay" in r for r in routes), routes  # the laptop did go through the relay
+    assert any("fired" in r for r in routes), routes  # and the relay was killed mid-forward
