@@ -33,6 +33,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from sync import logs
+from sync.client.route import Router
 from sync.client.service import AUTH_CODES, Cancelled, SyncReport, SyncService, SyncStatus
 from sync.client.tokens import MemoryTokens, TokenStore, default_tokens
 from sync.store import Store, replica
@@ -378,7 +379,14 @@ class Syncer(QObject):
         server = replica.state(store).get("server_url") or store.meta("server_url") or ""
         if server:
             logs.add_secret(self.tokens.get(server, store.device_id))
-        report = service.sync_once(store, progress)
+        # The county when it answers, else the township relay IT preset (sync.client.route).
+        settings = self._ctx.settings
+        router = Router(
+            service,
+            relay_url=settings.get("relay_url") or "",
+            discovery=bool(settings.get("relay_discovery")),
+        )
+        report = router.sync_once(store, progress)
         status, code = read_status(service, store)
         return report, status, code
 

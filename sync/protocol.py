@@ -73,8 +73,17 @@ SNAPSHOT = "/v1/snapshot"
 BLOB = "/v1/blobs/{sha256}"
 BLOB_STATUS = "/v1/blobs/{sha256}/status"
 BLOB_PROOF = "/v1/blobs/{sha256}/proof"
+#: The township relay (section 19): at the county, a device's certificate, and for a relay its
+#: township's revoked devices and the forwarding of a device's push batch; at a relay, opening a
+#: session with a certificate.
+RELAY_CERTIFICATE = "/v1/relay/certificate"
+RELAY_REVOKED = "/v1/relay/revoked"
+RELAY_FORWARD = "/v1/relay/forward"
+RELAY_CHALLENGE = "/v1/relay/challenge"
+RELAY_SESSION = "/v1/relay/session"
 
-#: Every endpoint of the protocol as (method, path); docs/sync-protocol.md documents each.
+#: Every endpoint of the county as (method, path); docs/sync-protocol.md documents each (a
+#: relay serves the sync endpoints and RELAY_CHALLENGE / RELAY_SESSION, section 19).
 ENDPOINTS = (
     ("GET", HEALTH),
     ("POST", LOGIN),
@@ -87,6 +96,9 @@ ENDPOINTS = (
     ("POST", BLOB_PROOF),
     ("PUT", BLOB),
     ("GET", BLOB),
+    ("GET", RELAY_CERTIFICATE),
+    ("GET", RELAY_REVOKED),
+    ("POST", RELAY_FORWARD),
 )
 
 # -- limits ------------------------------------------------------------------------------------

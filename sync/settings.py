@@ -48,6 +48,27 @@ SETTINGS: dict[str, Setting] = {
             75,
             "Seconds a sync keeps trying without an answer from the county before it says offline",
         ),
+        Setting(
+            "relay_url",
+            str,
+            "",
+            "The township relay (command-room PC) to sync with when the county is out of reach,"
+            " e.g. https://192.168.1.10:8766",
+        ),
+        Setting(
+            "relay_discovery",
+            bool,
+            False,
+            "Find the township relay on the LAN (UDP broadcast) when no relay_url is set",
+        ),
+        Setting(
+            "relay_listen",
+            str,
+            "0.0.0.0:8766",
+            "Where gridroom relay serves the township LAN (host:port)",
+        ),
+        Setting("relay_tls_cert", str, "", "TLS certificate (PEM) gridroom relay serves with"),
+        Setting("relay_tls_key", str, "", "The private key (PEM) of relay_tls_cert"),
         Setting("account", str, "", "The account last signed in on this device"),
         Setting("page_size", int, 200, "Rows fetched per page in case lists"),
         Setting("saved_filters", str, "[]", "Saved case filters (JSON)"),

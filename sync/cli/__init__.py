@@ -30,6 +30,7 @@ COMMANDS = (
     "login",
     "sync",
     "bundle",
+    "relay",
     "doctor",
     "geo",
 )

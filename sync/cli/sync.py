@@ -16,6 +16,7 @@ import sys
 
 from .. import logs
 from ..client import enrol
+from ..client.route import Router
 from ..client.service import SyncService
 from ..client.tokens import TokenStore, default_tokens
 from ..client.transport import TransportError
@@ -41,6 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", help="account to sign in as when a password is needed")
     p.add_argument("--verify", action="store_true", help="also compare checksums with the county")
     p.add_argument("--ca-file", help="CA certificate (PEM) for the server (default: setting)")
+    p.add_argument(
+        "--relay",
+        help="the township relay to use when the county is out of reach (URL; "
+        "default: the relay_url setting)",
+    )
 
 
 def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
@@ -101,7 +107,13 @@ def run(args: argparse.Namespace, tokens: TokenStore | None = None) -> int:
         # A damaged store is not written into (the pull would): plain words, exit 3. The whole
         # file is checked at most daily here; the app checks it after every opening.
         health.guard_periodic(store, now_ms=now_millis())
-        report = service.sync_once(store, verify=True if args.verify else None)
+        # The county when it answers, else the township relay (docs/sync-protocol.md §19).
+        router = Router(
+            service,
+            relay_url=args.relay or settings.get("relay_url"),
+            discovery=settings.get("relay_discovery"),
+        )
+        report = router.sync_once(store, verify=True if args.verify else None)
         log.info(
             "sync of %s with %s: %s; %s",
             path,

@@ -120,6 +120,10 @@ class SyncReport:
     bytes_down: int = 0
     #: request body bytes sent again after a failed attempt (a cut batch costs this twice)
     bytes_resent: int = 0
+    #: "county", or "relay" when the township relay served this sync (sync.client.route)
+    route: str = ""
+    #: push batches a relay holds for the county (its answer comes at a later sync)
+    held_batches: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -201,6 +205,8 @@ class SyncService:
         self.transport_options = dict(transport_options or {})
         if deadline_s is not None:
             self.transport_options["deadline"] = float(deadline_s)
+        #: Set when this service talks to a township relay (sync.client.route.RelayLink).
+        self.relay: Any = None
 
     # -- the status line ------------------------------------------------------------------------
 
@@ -245,12 +251,18 @@ class SyncService:
     # -- one sync -------------------------------------------------------------------------------
 
     def sync_once(
-        self, store: Store, progress: Progress | None = None, *, verify: bool | None = None
+        self,
+        store: Store,
+        progress: Progress | None = None,
+        *,
+        verify: bool | None = None,
+        endpoint: tuple[str, str] | None = None,
     ) -> SyncReport:
         """Push, pull, attachments, and (now and then) the drift check. Never raises for
-        network or server trouble; see the report."""
+        network or server trouble; see the report. ``endpoint``: (url, token) of a township
+        relay to sync with instead of the county (sync.client.route)."""
         report = SyncReport(started_at=store.now())
-        server, token = self._session(store)
+        server, token = endpoint or self._session(store)
         report.server_url = server
         if not server:
             report.fail(
@@ -387,8 +399,11 @@ class SyncService:
         samples: list[ClockSample] = []  # this sync's clock measurements (see _adopt_offset)
         first = True  # the first round registers bundle keys when the county lacks them
         budget = self.batch_bytes  # the first batch's; then sized to the link (_next_budget)
+        link = self.relay  # a township relay (sync.client.route), or None: the county
+        relay_cursor = link.cursor if link is not None else 0
+        held = False  # a relay holds our batch for the county: push no more this sync
         for _ in range(MAX_ROUNDS):
-            batch = replica.next_batch(store, budget)
+            batch = None if held else replica.next_batch(store, budget)
             body: dict[str, Any] = {
                 "device_time": store.raw_clock(),
                 # What county IT sees in `gridroom-county device list`.
@@ -408,6 +423,10 @@ class SyncService:
             if batch is not None:
                 body["push"] = batch.wire()
                 headers[protocol.IDEMPOTENCY_HEADER] = batch.batch_id
+            if link is not None:  # protocol section 19
+                body["relay_cursor"] = relay_cursor
+                if batch is not None:
+                    body["push_signature"] = link.sign(body["push"])
             try:
                 reply = transport.post_json(protocol.SYNC, body, token=token, headers=headers)
             except TransportError as exc:
@@ -435,10 +454,17 @@ class SyncService:
                 if sample is not None:
                     samples.append(sample)
                 self._adopt_offset(store, samples)
+            push: Any = None
             if batch is not None:
                 push = answer.get("push")
                 if not isinstance(push, dict) or push.get("batch_id") != batch.batch_id:
                     raise not_protocol("the push was not answered")
+                if link is not None and push.get("held") is True:
+                    # The relay keeps it for the county; the batch stays in flight here and
+                    # is sent again (same id) until the county's answer comes back.
+                    held = True
+                    report.held_batches += 1
+            if batch is not None and not held:
                 if not isinstance(push.get("results"), list):
                     raise not_protocol("the push results are not a list")
                 budget = self._next_budget(budget, batch, transport)
@@ -470,6 +496,7 @@ class SyncService:
                 restarted = True
                 replica.set_state(store, {"cursor": 0, "scope_id": new_scope})
                 cursor, scope_id, verify = 0, new_scope, True
+                relay_cursor = 0
                 report.problems.append("the scope changed; pulling it again from the start")
                 continue
             version = str(answer.get("reference_version") or "")
@@ -499,11 +526,11 @@ class SyncService:
             new_cursor = pull.get("cursor")
             if not isinstance(new_cursor, int) or isinstance(new_cursor, bool):
                 raise TransportError("bad_response", "The server sent no cursor.", reached=True)
+            values: dict[str, Any] = {"scope_id": new_scope} if new_scope else {}
+            if link is not None and isinstance(pull.get("relay_cursor"), int):
+                relay_cursor = values["relay_cursor"] = pull["relay_cursor"]
             page = replica.apply_page(
-                store,
-                pull.get("items") or [],
-                new_cursor=new_cursor,
-                state_values={"scope_id": new_scope} if new_scope else None,
+                store, pull.get("items") or [], new_cursor=new_cursor, state_values=values
             )
             scope_id = new_scope or scope_id
             cursor = new_cursor
@@ -516,7 +543,7 @@ class SyncService:
             if not more:
                 checksums = pull.get("checksums") if verify else None
             left = replica.waiting(store)["changes"]
-            if not more and left == 0:
+            if not more and (left == 0 or held):
                 break
             # Cancelling between rounds loses nothing: each round is stored whole.
             done = self._done(report)
@@ -597,7 +624,9 @@ class SyncService:
         done: int,
         total: int,
     ) -> int:
-        for sha, size in replica.pending_blobs(store, "up"):
+        # A relay takes no uploads: they wait for the county (section 19).
+        uploads = replica.pending_blobs(store, "up") if self.relay is None else []
+        for sha, size in uploads:
             try:
                 sent = blobs.upload(transport, token, store, sha, size, chunk=self.chunk_bytes)
             except blobs.BlobError as exc:

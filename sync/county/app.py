@@ -830,6 +830,10 @@ def create_app(
             return Response(data, status_code=206, media_type=protocol.BLOB_TYPE, headers=headers)
         return Response(data, media_type=protocol.BLOB_TYPE, headers=headers)
 
+    from .relay import install as install_relay
+
+    install_relay(app)  # docs/sync-protocol.md, section 19
+
     fastapi_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -63,6 +63,13 @@ STATE_KEYS = (
     "last_error_code",
     "last_verify",
     "online",
+    # The township relay (sync.client.route): the relay last synced with, its cursor, the
+    # county's certificate for this device and when it was issued, and the last route taken.
+    "relay_id",
+    "relay_cursor",
+    "relay_cert",
+    "relay_cert_at",
+    "route",
 )
 
 HISTORY_KEEP = 200

@@ -488,6 +488,34 @@ def _create_field_work_triggers(conn: object) -> None:
         conn.execute(sql)  # type: ignore[attr-defined]
 
 
+#: The township relay (sync.relay, docs/sync-protocol.md section 19): its own change log (the
+#: cursor it serves pulls by; the triggers that fill it are made only when a store first runs as
+#: a relay), the push batches devices sent it with the county's answers once it has them, and
+#: the devices the county revoked.
+_RELAY = """
+CREATE TABLE relay_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    ref TEXT NOT NULL
+);
+CREATE TABLE relay_batches (
+    device_id TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    answer TEXT,
+    answered_at INTEGER,
+    PRIMARY KEY (device_id, batch_id)
+) WITHOUT ROWID;
+CREATE INDEX relay_batches_waiting ON relay_batches(received_at) WHERE answer IS NULL;
+CREATE TABLE relay_revoked (
+    device_id TEXT PRIMARY KEY,
+    revoked_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL, after=_create_triggers),
     Migration("0002_sync", _SYNC),
@@ -500,6 +528,7 @@ MIGRATIONS: list[Migration] = [
     Migration("0012_geometry_sync", _GEOMETRY_SYNC, after=_create_case_bin_triggers),
     Migration("0010_county_level", _COUNTY_LEVEL),
     Migration("0009_field_work", _FIELD_WORK, after=_create_field_work_triggers),
+    Migration("0013_relay", _RELAY),
     Migration("0015_overdue_at", _OVERDUE_AT),
 ]
 

@@ -28,6 +28,15 @@ a push committed, after a chunk, while building a pull page), ``cut`` (every con
 ``truncate`` (the next answer cut after N bytes), ``flip`` (one byte of the next answers' bodies
 flipped), ``outage`` (the link gone for seconds), ``disk_full`` (the device's disk filled to
 within a few kilobytes).
+
+Relay runs (``--kinds relay_uplink,relay_kill,relay_point,relay_move``; not in the default set)
+add **R**, a second command-room PC of the township running ``gridroom relay``
+(docs/sync-protocol.md, section 19), and make B sync through it: ``relay_uplink`` (the county
+out of reach while B syncs with the relay), ``relay_kill`` (the relay kill -9'd at a random
+moment of B's ``gridroom sync --relay``), ``relay_point`` (the relay killed after the county
+answered a batch it forwarded, before storing the answer), ``relay_move`` (the county dies
+inside B's second push: the sync goes on with the relay). After each, the relay forwards what
+it holds, then is stopped, and the checks include R's store.
 """
 
 from __future__ import annotations
@@ -60,6 +69,7 @@ from .harness import (
     CountyProcess,
     Device,
     FieldWork,
+    RelayProcess,
     SyncProcess,
     SyncRun,
     check_device,
@@ -80,6 +90,8 @@ KINDS = (
     "outage",
     "disk_full",
 )
+#: The township relay's runs (see the module doc).
+RELAY_KINDS = ("relay_uplink", "relay_kill", "relay_point", "relay_move")
 CLIENT_POINTS = (
     "send:sync:1",
     "send:sync:2",
@@ -212,6 +224,7 @@ class Campaign:
         self.link: BadLink
         self.devices: dict[str, Device] = {}
         self.disk: Path | None = None
+        self.relay: RelayProcess | None = None
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -230,6 +243,10 @@ class Campaign:
         self.env = gridroom_env(self.workdir, keyring)
         op, gw, sup = f"{TOWNSHIP}-op", f"{TOWNSHIP}-gw", f"{TOWNSHIP}-sup"
         plan = [("A", op, self.link.url), ("B", gw, self.link.url), ("C", sup, self.county.url)]
+        relaying = any(k in RELAY_KINDS for k in self.kinds)
+        if relaying:
+            # The relay's uplink is the county itself: "out of reach" is the county stopped.
+            plan.append(("R", op, self.county.url))
         if "disk_full" in self.kinds:
             disk, reason = self._stack.enter_context(small_disk(self.workdir / "disk"))
             self.disk, self.disk_skip = disk, reason
@@ -244,6 +261,16 @@ class Campaign:
             report = device.sync()
             if report.status != "ok":
                 raise RuntimeError(f"{device.name} cannot sync at the start: {report.to_json()}")
+        if relaying:
+            from sync.client.route import Router
+            from sync.client.service import SyncService
+
+            laptop = self.devices["B"]
+            with laptop.store() as store:  # B's relay certificate, as an online sync renews it
+                Router(SyncService(tokens=laptop.tokens()), relay_url="-")._renew(store)
+            (self.workdir / "relay").mkdir(exist_ok=True)
+            self.relay = RelayProcess(self.devices["R"], self.workdir / "relay")
+            self._stack.callback(self.relay.stop)
         self.log(f"setup {time.monotonic() - started:.1f}s; disk: {self.disk or self.disk_skip}")
 
     def close(self) -> None:
@@ -266,7 +293,12 @@ class Campaign:
         self._point = point
         if kind == "disk_full" and "D" not in self.devices:
             kind = "cut"  # no small disk on this machine: see disk_skip
-        victim = self.devices["D"] if kind == "disk_full" else self.devices[rng.choice("AB")]
+        if kind == "disk_full":
+            victim = self.devices["D"]
+        elif kind in RELAY_KINDS:
+            victim = self.devices["B"]  # the field laptop on the township LAN
+        else:
+            victim = self.devices[rng.choice("AB")]
         village = rng.random() < self.village_share and kind not in ("disk_full",)
         record = RunRecord(index, kind, "", victim.name, "village-2g" if village else "campaign")
         clock = time.monotonic()
@@ -342,7 +374,7 @@ class Campaign:
             raise RuntimeError(f"the county-side device cannot sync: {report.to_json()}")
 
     def _sync_order(self) -> list[Device]:
-        return [self.devices[n] for n in ("A", "B", "D", "C") if n in self.devices]
+        return [self.devices[n] for n in ("A", "B", "D", "R", "C") if n in self.devices]
 
     def _remember_made(self) -> None:
         for device in self.devices.values():
@@ -377,6 +409,13 @@ class Campaign:
         self.flipper.cancel_flips()
         self._drain_truncations()
         self.county.ensure_up()
+        if self.relay is not None and self.relay.alive:
+            # What the relay holds goes to the county before it stops (R's clean sync is then
+            # in this process, and nothing else has its store open).
+            deadline = time.monotonic() + 90
+            while self.relay.waiting() and time.monotonic() < deadline and self.relay.alive:
+                time.sleep(0.2)
+            self.relay.stop()
         if self.disk is not None:
             (self.disk / "filler").unlink(missing_ok=True)
 
@@ -543,6 +582,73 @@ class Campaign:
         proc, _ = self._start(victim)
         return proc.wait()
 
+    # -- the relay's runs -----------------------------------------------------------------------
+
+    def _relay_sync(self, victim: Device, **options: Any) -> SyncRun:
+        """One sync of the laptop in this process, the way the app does it (county or relay)."""
+        from sync.client.route import Router
+        from sync.client.service import SyncService
+
+        assert self.relay is not None
+        started = time.monotonic()
+        service = SyncService(tokens=victim.tokens(), deadline_s=20, **options)
+        with victim.store() as store:
+            report = Router(service, relay_url=self.relay.url, probe_timeout=2.0).sync_once(store)
+        return SyncRun(
+            exit_code=report.exit_code,
+            killed=False,
+            summary=report.to_dict(),
+            stdout=report.to_json(),
+            stderr="",
+            seconds=time.monotonic() - started,
+            ended=time.monotonic(),
+        )
+
+    def _fault_relay_uplink(self, victim: Device, record: RecordLike) -> SyncRun:
+        assert self.relay is not None
+        self.relay.start()
+        self.county.stop()
+        run = self._relay_sync(victim)
+        record.detail = f"uplink cut, via {(run.summary or {}).get('route')}"
+        return run
+
+    def _fault_relay_kill(self, victim: Device, record: RecordLike) -> SyncRun:
+        assert self.relay is not None
+        self.relay.start()
+        self.county.stop()
+        proc = SyncProcess(victim, self.env, extra=("--relay", self.relay.url))
+        delay = self.rng.uniform(0, 3.0)
+        record.detail = f"relay SIGKILL +{delay:.2f}s"
+        time.sleep(delay)
+        self.relay.kill()
+        run = proc.wait()
+        self.relay.stop()
+        self.relay.start()  # back after the power cut; the county comes back in _heal
+        return run
+
+    def _fault_relay_point(self, victim: Device, record: RecordLike) -> SyncRun:
+        assert self.relay is not None
+        self.relay.start(kill_at="relay:answered:1")
+        self.county.stop()
+        run = self._relay_sync(victim)
+        self.county.start()
+        deadline = time.monotonic() + 60
+        while self.relay.alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+        record.detail = "relay:answered:1 " + ("fired" if not self.relay.alive else "not reached")
+        self.relay.stop()
+        self.relay.start()
+        return run
+
+    def _fault_relay_move(self, victim: Device, record: RecordLike) -> SyncRun:
+        assert self.relay is not None
+        self.relay.start()
+        self.county.kill()
+        self.county.start(kill_at="push:commit:2")
+        run = self._relay_sync(victim, batch_bytes=2_000)
+        record.detail = f"county died mid-push, via {(run.summary or {}).get('route')}"
+        return run
+
     # -- the summary ------------------------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
@@ -584,6 +690,9 @@ class Campaign:
             "entries_made": len(self.created["entries"]),
             "photos_made": len(self.created["attachments"]),
             "disk_full": "ran" if self.disk is not None else self.disk_skip,
+            "relay_routes": dict(
+                sorted(Counter(r.detail for r in records if r.kind in RELAY_KINDS).items())
+            ),
             "first_failures": [asdict(r) for r in failed[:10]],
         }
 
@@ -609,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(",") if k)
-    unknown = set(kinds) - set(KINDS)
+    unknown = set(kinds) - set(KINDS) - set(RELAY_KINDS)
     if unknown:
         parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
 

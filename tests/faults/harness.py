@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import queue
 import random
 import re
 import signal
@@ -22,6 +23,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -326,8 +328,9 @@ class SyncProcess:
         *,
         kill_at: str | None = None,
         verify: bool = False,
+        extra: Sequence[str] = (),
     ) -> None:
-        args = ["sync", "--db", str(device.path)] + (["--verify"] if verify else [])
+        args = ["sync", "--db", str(device.path), *extra] + (["--verify"] if verify else [])
         env = dict(env)
         if kill_at:
             command = [sys.executable, "-m", "tests.faults.killpoint", "gridroom", *args]
@@ -379,6 +382,103 @@ class SyncProcess:
             seconds=time.monotonic() - self.started,
             ended=time.monotonic(),
         )
+
+
+# -- the township relay -------------------------------------------------------------------------
+
+RELAY_WAIT_S = 120.0
+
+
+class RelayProcess:
+    """``gridroom relay`` on a fixed port, killable and restartable."""
+
+    def __init__(self, device: Device, workdir: Path, *, tls: Any = None) -> None:
+        self.device = device
+        self.workdir = workdir
+        self.port = free_port()
+        #: a tests.install.tls.Pki: serve https with its server certificate
+        self.tls = tls
+        self.proc: subprocess.Popen[str] | None = None
+        self._log: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self, kill_at: str | None = None) -> None:
+        env = gridroom_env(self.workdir, self.device.keyring_file)
+        args = [
+            "relay",
+            *("--db", str(self.device.path)),
+            *("--listen", f"127.0.0.1:{self.port}"),
+            *("--interval", "0.5"),
+        ]
+        if self.tls:
+            args += ["--tls-cert", str(self.tls.cert_pem), "--tls-key", str(self.tls.key_pem)]
+        if kill_at:
+            command = [sys.executable, "-m", "tests.faults.killpoint", "gridroom", *args]
+            env["GRIDROOM_KILL_AT"] = kill_at
+        else:
+            command = [*gridroom_command(), *args]
+        self._log = (self.workdir / "relay.log").open("a", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            command, cwd=REPO, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = self.proc.stdout
+        assert stdout is not None
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        try:
+            line = lines.get(timeout=90)
+        except queue.Empty:
+            self.stop()
+            raise RuntimeError(f"gridroom relay did not start: {self.log_text()}") from None
+        assert re.search(r"serving https?://127\.0\.0\.1:\d+", line), (line, self.log_text())
+
+    def log_text(self) -> str:
+        path = self.workdir / "relay.log"
+        return path.read_text(encoding="utf-8")[-4000:] if path.exists() else ""
+
+    def wait_dead(self, timeout: float = RELAY_WAIT_S) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(15)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def health(self) -> dict[str, Any]:
+        with requests.get(self.url + "/v1/health", timeout=10) as r:
+            return dict(r.json())
+
+    def waiting(self) -> int:
+        """Batches the relay holds without the county's answer yet."""
+        store = Store.open_read_only(self.device.path)
+        try:
+            return int(store.read("SELECT count(*) FROM relay_batches WHERE answer IS NULL")[0][0])
+        finally:
+            store.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(30)
 
 
 # -- random field work ---------------------------------------------------------------------------

@@ -17,6 +17,10 @@ client (``gridroom``):
   ``commit``          inside the n-th local write transaction, before COMMIT
   ``committed``       just after the n-th local write transaction committed
 
+relay (``gridroom relay``):
+  ``relay:answered``  after the county answered the n-th forwarded batch, before the relay
+                      stored the answer
+
 county (``gridroom-county``):
   ``push:commit``     inside the n-th push transaction, before COMMIT (nothing applied)
   ``push:answer``     after the n-th push committed, before its answer leaves (answer lost)
@@ -155,13 +159,30 @@ def arm_county(point: str, n: int) -> None:
     County._pull = pull  # type: ignore[method-assign,assignment]
 
 
+def arm_relay(point: str, n: int) -> None:
+    """``relay:answered``: the n-th time the county's answer to a forwarded batch arrived, before
+    the relay stored it (the county applied the batch; the relay does not know)."""
+    from sync.relay.core import Relay
+
+    original = Relay.settle
+
+    def settle(self: Relay, *args: Any, **kw: Any) -> Any:
+        if _reached("relay:answered", point, n):
+            _die()
+        return original(self, *args, **kw)
+
+    Relay.settle = settle  # type: ignore[method-assign]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("gridroom", "county"):
         print("usage: python -m tests.faults.killpoint gridroom|county ARGS…", file=sys.stderr)
         return 2
     spec = os.environ.get(ENV, "")
     if argv[0] == "gridroom":
-        if spec:
+        if spec.startswith("relay:"):
+            arm_relay(*parse(spec))
+        elif spec:
             arm_client(*parse(spec))
         from sync import cli
 
