@@ -82,6 +82,8 @@ def test_the_queues_follow_the_loop(county_store: Store) -> None:
 
 
 def test_an_existing_store_is_migrated_and_back_filled(tmp_path: Path) -> None:
+    from tests.support.migrations import migrations_through
+
     path = tmp_path / "old.db"
     with Store.create(path, scope="330825", device_code="OLD1") as s:
         s.put_grids([Grid(GA, GA, GA, VA, GridKind.RURAL, 100, 300)])
@@ -99,7 +101,7 @@ def test_an_existing_store_is_migrated_and_back_filled(tmp_path: Path) -> None:
             conn.execute("ALTER TABLE cases DROP COLUMN escalation")
             conn.execute("ALTER TABLE cases DROP COLUMN pending")
         s.conn.execute(f"PRAGMA user_version = {names.index('0010_county_level')}")
-    with Store.open(path) as s:
+    with migrations_through("0010_county_level"), Store.open(path) as s:
         assert _ids(s, CaseQuery(escalation=1)) == {up}
         assert _ids(s, CaseQuery(pending_approval=True)) == {parked}
 

@@ -294,7 +294,7 @@ def test_the_migration_keeps_old_visits(tmp_path: object, clock: Clock) -> None:
     """A store made before field work: its visits read with empty parts after 0009."""
     from pathlib import Path
 
-    from sync.store import schema
+    from tests.support.migrations import migrations_through, position
 
     path = Path(str(tmp_path)) / "old.db"
     with Store.create(path, scope=TOWNSHIP, device_code="OLD", clock=clock) as s:
@@ -311,10 +311,10 @@ def test_the_migration_keeps_old_visits(tmp_path: object, clock: Clock) -> None:
         f"INSERT INTO visits (id, grid_code, staff_id, kind, at, household, content, local) "
         f"VALUES "
         f"('v-old', '{MINE}', 'gw-zhang', 'visit', 1, '老记录', '旧走访', 0);"
-        f"PRAGMA user_version = {schema.SCHEMA_VERSION - 1};"
+        f"PRAGMA user_version = {position('0009_field_work')};"
     )
     conn.close()
-    with Store.open(path, clock=clock) as s:
+    with migrations_through("0009_field_work"), Store.open(path, clock=clock) as s:
         old = fw.visit(s, "v-old")
     assert old is not None
     assert (old.content, old.people, old.items, old.location) == ("旧走访", (), (), "")
