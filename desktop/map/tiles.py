@@ -11,13 +11,15 @@ equirectangular, so inside a tile of a county-scale zoom the difference is under
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QImage, QPainter
+
+from sync.geo import mbtiles
 
 #: At most this many tiles per image (a view of 1280×800 needs about 24 at the right zoom).
 MAX_TILES = 96
@@ -54,12 +56,8 @@ class MBTiles:
         if not self.path.is_file():
             raise TilesError(f"the base map file {self.path} does not exist")
         try:
-            with closing(self._connect()) as conn:
-                meta = dict(conn.execute("SELECT name, value FROM metadata").fetchall())
-                zooms = conn.execute(
-                    "SELECT min(zoom_level), max(zoom_level) FROM tiles"
-                ).fetchone()
-        except sqlite3.DatabaseError as exc:
+            meta, zooms = mbtiles.header(self.path)
+        except mbtiles.NotMBTiles as exc:
             raise TilesError(
                 f"{self.path} is not an MBTiles file (an SQLite file with metadata and tiles "
                 f"tables): {exc}"
@@ -77,9 +75,9 @@ class MBTiles:
         self.maxzoom = int(meta.get("maxzoom") or zooms[1])
         self.attribution = str(meta.get("attribution") or "")
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> Any:
         # A new connection per use: the worker thread draws, the GUI thread only checks.
-        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        return mbtiles.connect(self.path)
 
     def zoom_for(self, px_per_degree_lon: float) -> int:
         """The tile zoom whose 256-pixel tiles are closest to the view's scale."""
@@ -106,14 +104,10 @@ class MBTiles:
             with closing(self._connect()) as conn:
                 for x in range(max(0, x0), min(n - 1, x1) + 1):
                     for y in range(max(0, y0), min(n - 1, y1) + 1):
-                        row = conn.execute(
-                            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? "
-                            "AND tile_row = ?",
-                            [z, x, n - 1 - y],
-                        ).fetchone()
-                        if row is None:
+                        data = mbtiles.tile(conn, z, x, n - 1 - y)
+                        if data is None:
                             continue
-                        image = QImage.fromData(bytes(row[0]))
+                        image = QImage.fromData(data)
                         if image.isNull():
                             continue
                         top_left = to_scene(tile_lon(x, z), tile_lat(y, z))

@@ -255,7 +255,7 @@ def test_dev_check_runs_the_tree_check(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "tools", repo / "tools", ignore=shutil.ignore_patterns("__pycache__"))
     bin_ = repo / ".venv" / "bin"
     bin_.mkdir(parents=True)
-    for tool in ("ruff", "mypy"):
+    for tool in ("ruff", "mypy", "lint-imports"):
         (bin_ / tool).write_text("#!/bin/sh\nexit 0\n")
         (bin_ / tool).chmod(0o755)
     (bin_ / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
