@@ -569,7 +569,10 @@ class FieldWork:
         options = [
             a
             for a in allowed_actions(state, actor)
-            if a not in (Action.SETTLE, Action.MERGE, Action.REJECT)
+            # Not escalation either: a step another device takes on a case before it hears of
+            # the escalation is refused by the county by design (the county owns the case
+            # then) and waits for a person, which is a workflow outcome, not a sync fault.
+            if a not in (Action.SETTLE, Action.MERGE, Action.REJECT, Action.ESCALATE)
         ]
         if not options:
             store.comment(case_id, actor, text(rng, self.tag(device), 3))
