@@ -434,13 +434,18 @@ def _create_case_bin_triggers(conn: object) -> None:
 #: 五级贯通 and 待审批: where a case stands towards the county (0 never escalated there, 1 waiting
 #: for the county 上报待受理, 2 in the county's hands, 3 handed down 交办) and the requests
 #: waiting for the supervisor (1 an extension, 2 parking, 3 both), kept with the projection so
-#: the queues are an index read. Existing cases with such steps are re-projected on open
-#: (``Store._backfill_county_level``): the values come from the timeline.
+#: the queues are an index read. Existing cases with such steps are queued in
+#: ``reproject_queue`` and re-projected on open (``Store._drain_reproject_queue``): the values
+#: come from the timeline.
 _COUNTY_LEVEL = """
 ALTER TABLE cases ADD COLUMN escalation INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE cases ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX cases_escalation ON cases(escalation, reported_at) WHERE escalation > 0;
 CREATE INDEX cases_pending ON cases(pending, reported_at) WHERE pending > 0;
+CREATE TABLE IF NOT EXISTS reproject_queue (case_rowid INTEGER PRIMARY KEY);
+INSERT OR IGNORE INTO reproject_queue (case_rowid)
+    SELECT DISTINCT case_rowid FROM case_events
+    WHERE action IN ('escalate', 'hand_down', 'request_extension', 'request_park');
 """
 
 #: Field work (走访·民情日记, 巡查, 工作台账): a visit's subject, the people met, its follow-ups

@@ -145,12 +145,10 @@ class Store:
                     "nothing was changed.",
                     path=path,
                 )
-            applied = schema.migrate(conn, str(path))
+            schema.migrate(conn, str(path))
             store = cls(conn, path, clock=clock)
             store.key = key
             store._drain_reproject_queue()
-            if "0010_county_level" in applied:
-                store._backfill_county_level()
             return store
         except DriverError as exc:
             conn.close()
@@ -1004,7 +1002,10 @@ class Store:
         per thousand, so a new projection column is right for every case before use."""
         from .replica import _reproject
 
-        if self.conn.execute("SELECT 1 FROM reproject_queue LIMIT 1").fetchone() is None:
+        queued = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'reproject_queue'"
+        ).fetchone() and self.conn.execute("SELECT 1 FROM reproject_queue LIMIT 1").fetchone()
+        if not queued:
             return  # the usual case: nothing queued, no write lock taken
         while True:
             with self.write() as conn:
@@ -1119,29 +1120,6 @@ class Store:
             "lon": point[0] if point else None,
             "lat": point[1] if point else None,
         }
-
-    def _backfill_county_level(self) -> None:
-        """Fill ``escalation`` and ``pending`` (migration 0010) for the cases whose timeline
-        can set them: only those with an escalation, a hand-down or a request are projected."""
-        with self.write() as conn:
-            ids = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT c.id FROM case_events e JOIN cases c ON c.rowid = e.case_rowid"
-                    " WHERE e.action IN ('escalate', 'hand_down', 'request_extension',"
-                    " 'request_park')"
-                ).fetchall()
-            ]
-            for case_id in ids:
-                entries = self._timeline(conn, case_id)
-                try:
-                    state = project(entries, self.rules)
-                except ValueError:
-                    continue  # no report yet: a placeholder row, nothing to fill
-                conn.execute(
-                    "UPDATE cases SET escalation = ?, pending = ? WHERE id = ?",
-                    [state.escalation, state.pending, case_id],
-                )
 
     def _next_case_no(self, conn: Any, at: Millis) -> str:
         """事件编号: township + Shanghai date + device code + per-device daily sequence.
