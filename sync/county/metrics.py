@@ -186,27 +186,15 @@ class Measure:
         error_body = bytearray()
         peeking = gzipped = False
 
-        async def watched(message: Message) -> None:
-            nonlocal status, peeking, gzipped
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                headers = dict(message.get("headers") or ())
-                peeking = status >= 400 and headers.get(b"content-type", b"").startswith(
-                    b"application/json"
-                )
-                gzipped = headers.get(b"content-encoding") == b"gzip"
-            elif (
-                message["type"] == "http.response.body"
-                and peeking
-                and len(error_body) < _ERROR_PEEK
-            ):
-                error_body.extend(message.get("body", b"")[: _ERROR_PEEK - len(error_body)])
-            await send(message)
+        counted = False
 
-        m.in_flight.inc()
-        try:
-            await self.app(scope, receive, watched)
-        finally:
+        def count() -> None:
+            # Before the answer's last byte goes out, so a client that has its answer (and
+            # then scrapes) always finds it counted; in ``finally`` for a request never answered.
+            nonlocal counted
+            if counted:
+                return
+            counted = True
             m.in_flight.dec()
             label = self._route(scope)
             method = scope.get("method", "")
@@ -217,6 +205,28 @@ class Measure:
             m.latency.labels(label).observe(time.perf_counter() - started)
             if status >= 400:
                 m.errors.labels(_error_code(bytes(error_body), status, gzipped)).inc()
+
+        async def watched(message: Message) -> None:
+            nonlocal status, peeking, gzipped
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = dict(message.get("headers") or ())
+                peeking = status >= 400 and headers.get(b"content-type", b"").startswith(
+                    b"application/json"
+                )
+                gzipped = headers.get(b"content-encoding") == b"gzip"
+            elif message["type"] == "http.response.body":
+                if peeking and len(error_body) < _ERROR_PEEK:
+                    error_body.extend(message.get("body", b"")[: _ERROR_PEEK - len(error_body)])
+                if not message.get("more_body", False):
+                    count()
+            await send(message)
+
+        m.in_flight.inc()
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            count()
 
 
 def _error_code(body: bytes, status: int, gzipped: bool = False) -> str:
